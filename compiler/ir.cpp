@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Helpers of the IR value types: address parsing/printing and the kernel's table vocabulary.
+#include "compiler/ir.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <map>
+
+namespace policyc::ir {
+
+std::optional<IpAddr> IpAddr::parse(std::string_view text) {
+    std::string s(text);
+    IpAddr a;
+    if (s.find(':') == std::string::npos) {
+        if (inet_pton(AF_INET, s.c_str(), a.bytes.data()) != 1) return std::nullopt;
+        a.family = Family::V4;
+        return a;
+    }
+    if (inet_pton(AF_INET6, s.c_str(), a.bytes.data()) != 1) return std::nullopt;
+    a.family = Family::V6;
+    return a;
+}
+
+std::string IpAddr::str() const {
+    char buf[INET6_ADDRSTRLEN] = {};
+    inet_ntop(family == Family::V4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof buf);
+    return buf;
+}
+
+bool IpAddr::isUnspecified() const {
+    return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+}
+
+std::optional<Prefix> Prefix::parse(std::string_view text) {
+    size_t slash = text.find('/');
+    auto addr = IpAddr::parse(text.substr(0, slash));
+    if (!addr) return std::nullopt;
+    const unsigned max = addr->family == Family::V4 ? 32 : 128;
+    unsigned len = max;
+    if (slash != std::string_view::npos) {
+        std::string_view digits = text.substr(slash + 1);
+        if (digits.empty() || digits.size() > 3) return std::nullopt;
+        len = 0;
+        for (char c : digits) {
+            if (c < '0' || c > '9') return std::nullopt;
+            len = len * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (len > max) return std::nullopt;
+    }
+    return Prefix{*addr, static_cast<uint8_t>(len)};
+}
+
+std::string Prefix::str() const { return addr.str() + "/" + std::to_string(length); }
+
+Prefix Prefix::network() const {
+    Prefix p = *this;
+    const unsigned bytes = addr.family == Family::V4 ? 4 : 16;
+    for (unsigned i = 0; i < bytes; ++i) {
+        const int keep = static_cast<int>(length) - static_cast<int>(i * 8);
+        if (keep >= 8) continue;
+        p.addr.bytes[i] &= keep <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - keep));
+    }
+    return p;
+}
+
+bool Prefix::contains(const IpAddr& a) const {
+    if (a.family != addr.family) return false;
+    Prefix other{a, length};
+    return other.network().addr == network().addr;
+}
+
+Family familyOf(const AddrItem& item) {
+    return std::visit(
+        [](const auto& v) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, Prefix>) {
+                return v.addr.family;
+            } else {
+                return v.first.family;
+            }
+        },
+        item);
+}
+
+const std::vector<std::string_view>& builtinChains(std::string_view table) {
+    static const std::map<std::string_view, std::vector<std::string_view>, std::less<>> kChains = {
+        {"filter", {"INPUT", "FORWARD", "OUTPUT"}},
+        {"nat", {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"}},
+        {"mangle", {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}},
+        {"raw", {"PREROUTING", "OUTPUT"}},
+    };
+    static const std::vector<std::string_view> kNone;
+    auto it = kChains.find(table);
+    return it == kChains.end() ? kNone : it->second;
+}
+
+bool isBuiltinChain(std::string_view table, std::string_view chain) {
+    const auto& chains = builtinChains(table);
+    return std::find(chains.begin(), chains.end(), chain) != chains.end();
+}
+
+bool isKnownTable(std::string_view table) { return !builtinChains(table).empty(); }
+
+namespace {
+// The names iptables-save prints (from /etc/protocols as iptables 1.8.9 knows them).
+const std::vector<std::pair<std::string_view, uint8_t>> kProtocols = {
+    {"icmp", 1}, {"igmp", 2},  {"tcp", 6},   {"udp", 17},       {"ipv6", 41}, {"gre", 47},
+    {"esp", 50}, {"ah", 51},   {"ipv6-icmp", 58}, {"sctp", 132}, {"udplite", 136},
+};
+}  // namespace
+
+std::optional<uint8_t> protoByName(std::string_view name) {
+    if (name == "icmpv6") return 58;
+    for (const auto& [n, p] : kProtocols)
+        if (n == name) return p;
+    return std::nullopt;
+}
+
+std::string protoName(uint8_t proto) {
+    for (const auto& [n, p] : kProtocols)
+        if (p == proto) return std::string(n);
+    return std::to_string(proto);
+}
+
+std::optional<Family> ruleFamily(const Rule& rule) {
+    std::optional<Family> fam;
+    auto note = [&](Family f) { fam = f; };
+    for (const Match& m : rule.matches) {
+        if (auto* a = std::get_if<AddrMatch>(&m); a && !a->items.empty()) note(familyOf(a->items[0]));
+        if (auto* i = std::get_if<IcmpMatch>(&m)) note(i->family);
+        if (auto* p = std::get_if<ProtoMatch>(&m); p && !p->negated) {
+            if (p->proto == 1) note(Family::V4);
+            if (p->proto == 58) note(Family::V6);
+        }
+    }
+    if (auto* n = std::get_if<Nat>(&rule.target); n && n->first) note(n->first->family);
+    if (auto* t = std::get_if<Tproxy>(&rule.target)) note(t->family);
+    return fam;
+}
+
+const Interface* Host::findInterface(std::string_view n) const {
+    for (const auto& i : interfaces)
+        if (i.name == n) return &i;
+    return nullptr;
+}
+
+const Table* Host::findTable(TableFamily f, std::string_view n) const {
+    for (const auto& t : tables)
+        if (t.family == f && t.name == n) return &t;
+    return nullptr;
+}
+
+const Host* Policy::findHost(std::string_view n) const {
+    for (const auto& h : hosts)
+        if (h.name == n) return &h;
+    return nullptr;
+}
+
+}  // namespace policyc::ir
