@@ -122,6 +122,33 @@ std::string protoName(uint8_t proto) {
     return std::to_string(proto);
 }
 
+namespace {
+int matchSubKey(const Match& m) {
+    return std::visit(
+        [](const auto& v) -> int {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, AddrMatch> || std::is_same_v<T, PortMatch> ||
+                          std::is_same_v<T, AddrTypeMatch>) {
+                return static_cast<int>(v.dir);
+            } else if constexpr (std::is_same_v<T, IfaceMatch>) {
+                return static_cast<int>(v.dir);
+            } else if constexpr (std::is_same_v<T, OwnerMatch>) {
+                return static_cast<int>(v.kind);
+            } else {
+                return 0;
+            }
+        },
+        m);
+}
+}  // namespace
+
+void sortMatches(std::vector<Match>& matches) {
+    std::stable_sort(matches.begin(), matches.end(), [](const Match& a, const Match& b) {
+        if (a.index() != b.index()) return a.index() < b.index();
+        return matchSubKey(a) < matchSubKey(b);
+    });
+}
+
 std::optional<Family> ruleFamily(const Rule& rule) {
     std::optional<Family> fam;
     auto note = [&](Family f) { fam = f; };
@@ -135,6 +162,10 @@ std::optional<Family> ruleFamily(const Rule& rule) {
     }
     if (auto* n = std::get_if<Nat>(&rule.target); n && n->first) note(n->first->family);
     if (auto* t = std::get_if<Tproxy>(&rule.target)) note(t->family);
+    // A family-specific reject type (icmp6-adm-prohibited) is how a rule without addresses in
+    // an inet table targets one family, e.g. the IPv6 block of a per-application policy.
+    if (auto* r = std::get_if<Reject>(&rule.target); r && r->with.starts_with("icmp6-")) note(Family::V6);
+    if (auto* r = std::get_if<Reject>(&rule.target); r && r->with.starts_with("icmp-")) note(Family::V4);
     return fam;
 }
 

@@ -265,6 +265,8 @@ using Target = std::variant<NoTarget, Accept, Drop, Return, Jump, Goto, Reject, 
 enum class TableFamily : uint8_t { Inet, Ip, Ip6 };
 
 struct Rule {
+    /// Kept in canonical order (see sortMatches) so that equal rules compare equal however
+    /// their source spelled them; renderers choose their own output order.
     std::vector<Match> matches;
     Target target = NoTarget{};
     std::string comment;
@@ -387,6 +389,10 @@ bool isKnownTable(std::string_view table);
 /// Protocol names as iptables-save and nft print them ("tcp", "udp", "icmp", "ipv6-icmp" ...).
 std::optional<uint8_t> protoByName(std::string_view name);
 std::string protoName(uint8_t proto);
+
+/// Puts matches in canonical order: by kind (variant index), then direction or owner kind,
+/// keeping the relative order of otherwise equal keys.
+void sortMatches(std::vector<Match>& matches);
 
 /// Whether a rule's addresses restrict it to one family (an inet rule without addresses: none).
 std::optional<Family> ruleFamily(const Rule& rule);

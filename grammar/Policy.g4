@@ -133,7 +133,7 @@ statement
     | 'dnat' 'to' value                                             # dnatStmt
     | 'masquerade' ( 'to' value )?                                  # masqueradeStmt
     | 'redirect' 'to' value                                         # redirectStmt
-    | 'tproxy' 'to' value ( 'mark' value )?                         # tproxyStmt
+    | 'tproxy' addrFamily? 'to' value ( 'mark' value )?            # tproxyStmt
     | 'notrack'                                                     # notrackStmt
     ;
 

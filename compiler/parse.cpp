@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Runs the generated ANTLR parser and turns its tree into the thin AST. Parsing is tried in the
+// fast SLL prediction mode first and only re-run in full LL mode when SLL fails (the usual ANTLR
+// two-stage strategy), so large rule sets parse in linear time.
+#include "compiler/parse.h"
+
+#include <algorithm>
+#include <string>
+
+#include "PolicyLexer.h"
+#include "PolicyParser.h"
+#include "antlr4-runtime.h"
+
+namespace policyc {
+namespace {
+
+using grammar::PolicyLexer;
+using grammar::PolicyParser;
+using antlr4::ParserRuleContext;
+using antlr4::Token;
+
+SourceSpan spanOf(uint32_t file, const Token* start, const Token* stop) {
+    SourceSpan s;
+    s.file = file;
+    if (!start) return s;
+    s.line = static_cast<uint32_t>(start->getLine());
+    s.column = static_cast<uint32_t>(start->getCharPositionInLine()) + 1;
+    const Token* end = (stop && stop->getTokenIndex() >= start->getTokenIndex()) ? stop : start;
+    s.endLine = static_cast<uint32_t>(end->getLine());
+    const std::string text = end->getText();
+    size_t lastNl = text.rfind('\n');
+    s.endColumn = lastNl == std::string::npos
+                      ? static_cast<uint32_t>(end->getCharPositionInLine() + std::max<size_t>(text.size(), 1))
+                      : static_cast<uint32_t>(text.size() - lastNl - 1);
+    return s;
+}
+
+/// Collects syntax errors as located diagnostics, with shorter messages than ANTLR's when the
+/// expected-token set is the whole keyword list.
+class ErrorCollector : public antlr4::BaseErrorListener {
+public:
+    ErrorCollector(uint32_t file, Diagnostics& diags) : file_(file), diags_(diags) {}
+
+    void syntaxError(antlr4::Recognizer*, Token* offending, size_t line, size_t column,
+                     const std::string& msg, std::exception_ptr) override {
+        ++count;
+        SourceSpan span{file_, static_cast<uint32_t>(line), static_cast<uint32_t>(column) + 1,
+                        static_cast<uint32_t>(line), static_cast<uint32_t>(column) + 1};
+        std::string text = msg;
+        if (offending) {
+            span = spanOf(file_, offending, offending);
+            const std::string tok = offending->getType() == Token::EOF ? "end of file"
+                                                                       : "'" + offending->getText() + "'";
+            const size_t expecting = msg.find("expecting {");
+            if (expecting != std::string::npos &&
+                std::count(msg.begin() + static_cast<long>(expecting), msg.end(), ',') > 6) {
+                text = "unexpected " + tok;
+            }
+        }
+        if (!sink) return;
+        diags_.report(Code::E001, span, text);
+    }
+
+    int count = 0;
+    bool sink = true;
+
+private:
+    uint32_t file_;
+    Diagnostics& diags_;
+};
+
+std::string unquote(std::string_view s) {
+    if (s.size() < 2 || s.front() != '"') return std::string(s);
+    std::string out;
+    for (size_t i = 1; i + 1 < s.size(); ++i) {
+        if (s[i] == '\\' && i + 2 < s.size()) ++i;
+        out.push_back(s[i]);
+    }
+    return out;
+}
+
+class AstBuilder {
+public:
+    explicit AstBuilder(uint32_t file) : file_(file) {}
+
+    ast::File build(PolicyParser::FileContext* ctx, std::string_view implicitHostName) {
+        ast::File out;
+        ast::HostDecl implicit;
+        implicit.name = std::string(implicitHostName);
+        implicit.implicit = true;
+        for (auto* top : ctx->topItem()) {
+            if (auto* h = top->hostDecl()) {
+                out.hosts.push_back(host(h));
+            } else if (auto* item = top->hostItem()) {
+                auto built = hostItem(item);
+                if (!built) continue;
+                if (built->kind == "define" || built->kind == "include")
+                    out.globals.push_back(std::move(*built));
+                else
+                    implicit.items.push_back(std::move(*built));
+            }
+        }
+        if (!implicit.items.empty()) {
+            implicit.span = implicit.items.front().span;
+            out.hosts.insert(out.hosts.begin(), std::move(implicit));
+        }
+        return out;
+    }
+
+private:
+    SourceSpan span(ParserRuleContext* ctx) const {
+        return spanOf(file_, ctx->getStart(), ctx->getStop());
+    }
+    SourceSpan span(antlr4::tree::TerminalNode* t) const {
+        return spanOf(file_, t->getSymbol(), t->getSymbol());
+    }
+
+    ast::HostDecl host(PolicyParser::HostDeclContext* ctx) {
+        ast::HostDecl h;
+        h.name = ctx->name()->getText();
+        h.nameSpan = span(ctx->name());
+        h.span = span(ctx);
+        for (auto* item : ctx->hostItem())
+            if (auto built = hostItem(item)) h.items.push_back(std::move(*built));
+        return h;
+    }
+
+    ast::Value atom(PolicyParser::AtomContext* ctx) {
+        ast::Value v;
+        v.span = span(ctx);
+        v.text = ctx->getText();
+        if (ctx->NUMBER()) v.atom = ast::Value::AtomKind::Number;
+        else if (ctx->IPV4()) v.atom = ast::Value::AtomKind::Ipv4;
+        else if (ctx->ADDR6()) v.atom = ast::Value::AtomKind::Addr6;
+        else if (ctx->VAR()) v.atom = ast::Value::AtomKind::Var, v.text = v.text.substr(1);
+        else if (ctx->STRING()) v.atom = ast::Value::AtomKind::String, v.text = unquote(v.text);
+        else v.atom = ast::Value::AtomKind::Name;
+        return v;
+    }
+
+    ast::Value nameValue(PolicyParser::NameContext* ctx) {
+        ast::Value v;
+        v.span = span(ctx);
+        v.text = ctx->getText();
+        return v;
+    }
+
+    ast::Value stringValue(antlr4::tree::TerminalNode* t) {
+        ast::Value v;
+        v.span = span(t);
+        v.atom = ast::Value::AtomKind::String;
+        v.text = unquote(t->getText());
+        return v;
+    }
+
+    static ast::Value composite(ast::Value::Kind kind, std::vector<ast::Value> parts, SourceSpan s) {
+        ast::Value v;
+        v.kind = kind;
+        v.parts = std::move(parts);
+        v.span = s;
+        return v;
+    }
+
+    /// `a` or `a-b` from a run of atoms separated by '-'.
+    ast::Value rangeOf(std::vector<ast::Value> atoms) {
+        if (atoms.size() == 1) return std::move(atoms[0]);
+        SourceSpan s = atoms.front().span;
+        s.endLine = atoms.back().span.endLine;
+        s.endColumn = atoms.back().span.endColumn;
+        return composite(ast::Value::Kind::Range, std::move(atoms), s);
+    }
+
+    ast::Value value(PolicyParser::ValueContext* ctx) {
+        const SourceSpan s = span(ctx);
+        if (auto* set = dynamic_cast<PolicyParser::SetValueContext*>(ctx))
+            return composite(ast::Value::Kind::Set, valueList(set->valueList()), s);
+        if (auto* slash = dynamic_cast<PolicyParser::SlashValueContext*>(ctx))
+            return composite(ast::Value::Kind::Slash, {atom(slash->atom(0)), atom(slash->atom(1))}, s);
+        if (auto* port = dynamic_cast<PolicyParser::PortOnlyValueContext*>(ctx)) {
+            std::vector<ast::Value> atoms;
+            for (auto* a : port->atom()) atoms.push_back(atom(a));
+            return composite(ast::Value::Kind::PortOnly, {rangeOf(std::move(atoms))}, s);
+        }
+        if (auto* br = dynamic_cast<PolicyParser::BracketPortValueContext*>(ctx)) {
+            std::vector<ast::Value> ports;
+            for (size_t i = 1; i < br->atom().size(); ++i) ports.push_back(atom(br->atom(i)));
+            ast::Value v = composite(ast::Value::Kind::AddrPort,
+                                     {atom(br->atom(0)), rangeOf(std::move(ports))}, s);
+            v.bracketed = true;
+            return v;
+        }
+        // plainValue: atom ('-' atom)? (':' atom ('-' atom)?)?
+        std::vector<ast::Value> before, after;
+        bool sawColon = false;
+        for (auto* child : ctx->children) {
+            if (auto* a = dynamic_cast<PolicyParser::AtomContext*>(child))
+                (sawColon ? after : before).push_back(atom(a));
+            else if (child->getText() == ":")
+                sawColon = true;
+        }
+        ast::Value first = rangeOf(std::move(before));
+        if (!sawColon) return first;
+        return composite(ast::Value::Kind::AddrPort, {std::move(first), rangeOf(std::move(after))}, s);
+    }
+
+    std::vector<ast::Value> valueList(PolicyParser::ValueListContext* ctx) {
+        std::vector<ast::Value> out;
+        if (!ctx) return out;
+        for (auto* v : ctx->value()) out.push_back(value(v));
+        return out;
+    }
+
+    /// Builds a clause from a context's children in order: leading keywords form the key, values
+    /// are arguments, and a keyword after the first value (or one of the option words) names the
+    /// value that follows it.
+    ast::Clause clause(ParserRuleContext* ctx) {
+        static const std::vector<std::string_view> kOptionWords = {"with", "prefix", "level",
+                                                                   "burst", "code", "mask"};
+        ast::Clause c;
+        c.span = span(ctx);
+        std::string pending;
+        bool inKey = true;
+        auto addValue = [&](ast::Value v) {
+            inKey = false;
+            if (!pending.empty()) {
+                c.options.emplace_back(pending, std::move(v));
+                pending.clear();
+            } else {
+                c.args.push_back(std::move(v));
+            }
+        };
+        auto addWord = [&](const std::string& w) {
+            if (w == ";") return;
+            const bool option = std::find(kOptionWords.begin(), kOptionWords.end(), w) !=
+                                kOptionWords.end();
+            if (inKey && !option) {
+                c.key += (c.key.empty() ? "" : " ") + w;
+            } else {
+                if (!pending.empty()) c.options.emplace_back(pending, ast::Value{});
+                pending = w;
+                inKey = false;
+            }
+        };
+        for (auto* child : ctx->children) {
+            if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child)) {
+                if (t->getSymbol()->getType() == PolicyLexer::STRING) addValue(stringValue(t));
+                else addWord(t->getText());
+            } else if (dynamic_cast<PolicyParser::NegationContext*>(child)) {
+                c.negated = true;
+            } else if (auto* v = dynamic_cast<PolicyParser::ValueContext*>(child)) {
+                addValue(value(v));
+            } else if (auto* vl = dynamic_cast<PolicyParser::ValueListContext*>(child)) {
+                for (auto& v : valueList(vl)) addValue(std::move(v));
+            } else if (auto* n = dynamic_cast<PolicyParser::NameContext*>(child)) {
+                addValue(nameValue(n));
+            } else if (auto* sub = dynamic_cast<ParserRuleContext*>(child)) {
+                // keyword-only sub-rules: addrFamily, l4proto, family, routeType
+                addWord(sub->getText());
+            }
+        }
+        if (!pending.empty()) c.options.emplace_back(pending, ast::Value{});
+        return c;
+    }
+
+    ast::Rule rule(PolicyParser::RuleDeclContext* ctx) {
+        ast::Rule r;
+        r.span = span(ctx);
+        for (auto* a : ctx->annotation()) {
+            ast::Annotation ann;
+            ann.code = a->name()->getText();
+            if (a->STRING()) ann.reason = unquote(a->STRING()->getText());
+            ann.span = span(a);
+            r.annotations.push_back(std::move(ann));
+        }
+        for (auto* m : ctx->matchExpr()) {
+            if (auto* cm = dynamic_cast<PolicyParser::CommentMatchContext*>(m)) {
+                r.comment = unquote(cm->comment()->STRING()->getText());
+                continue;
+            }
+            r.matches.push_back(clause(m));
+        }
+        r.statement = clause(ctx->statement());
+        if (ctx->comment()) r.comment = unquote(ctx->comment()->STRING()->getText());
+        return r;
+    }
+
+    ast::Table table(PolicyParser::TableDeclContext* ctx) {
+        ast::Table t;
+        t.span = span(ctx);
+        if (ctx->family()) t.family = ctx->family()->getText();
+        t.name = ctx->name()->getText();
+        t.nameSpan = span(ctx->name());
+        for (auto* c : ctx->chainDecl()) {
+            if (!c->name(0)) continue;  // a stray ';'
+            ast::Chain chain;
+            chain.span = span(c);
+            chain.name = c->name(0)->getText();
+            chain.nameSpan = span(c->name(0));
+            if (c->name(1)) {
+                chain.policy = c->name(1)->getText();
+                chain.policySpan = span(c->name(1));
+            }
+            for (auto* r : c->ruleDecl()) chain.rules.push_back(rule(r));
+            t.chains.push_back(std::move(chain));
+        }
+        return t;
+    }
+
+    std::optional<ast::Item> hostItem(PolicyParser::HostItemContext* ctx) {
+        ast::Item item;
+        item.span = span(ctx);
+        auto named = [&](PolicyParser::NameContext* n) {
+            item.name = n->getText();
+            item.nameSpan = span(n);
+        };
+        if (auto* d = ctx->defineDecl()) {
+            item.kind = "define";
+            named(d->name());
+            item.args = valueList(d->valueList());
+        } else if (auto* inc = ctx->includeDecl()) {
+            item.kind = "include";
+            item.args.push_back(stringValue(inc->STRING()));
+        } else if (auto* i = ctx->interfaceDecl()) {
+            item.kind = "interface";
+            named(i->name());
+            for (auto* p : i->linkProp()) item.props.push_back(clause(p));
+        } else if (auto* t = ctx->tunnelDecl()) {
+            item.kind = "tunnel";
+            named(t->name());
+            for (auto* p : t->linkProp()) item.props.push_back(clause(p));
+        } else if (auto* a = ctx->appDecl()) {
+            item.kind = "app";
+            named(a->name());
+            for (auto* p : a->appProp()) item.props.push_back(clause(p));
+        } else if (auto* tp = ctx->tproxyDecl()) {
+            // args: [protocols..., ports...] split by the props "proto"/"port"
+            item.kind = "tproxy";
+            item.props.push_back(ast::Clause{"proto", false, valueList(tp->valueList(0)), {}, span(tp->valueList(0))});
+            item.props.push_back(ast::Clause{"port", false, valueList(tp->valueList(1)), {}, span(tp->valueList(1))});
+            item.props.push_back(ast::Clause{"in", false, {nameValue(tp->name())}, {}, span(tp->name())});
+            item.props.push_back(ast::Clause{"to", false, {value(tp->value())}, {}, span(tp->value())});
+            for (auto* o : tp->intentOption()) item.props.push_back(clause(o));
+        } else if (auto* m = ctx->masqueradeDecl()) {
+            item.kind = "masquerade";
+            if (m->valueList())
+                item.props.push_back(ast::Clause{"from", false, valueList(m->valueList()), {}, span(m->valueList())});
+            if (m->name())
+                item.props.push_back(ast::Clause{"out", false, {nameValue(m->name())}, {}, span(m->name())});
+        } else if (auto* f = ctx->forwardDecl()) {
+            item.kind = "forward";
+            item.props.push_back(ast::Clause{"proto", false, valueList(f->valueList(0)), {}, span(f->valueList(0))});
+            item.props.push_back(ast::Clause{"port", false, valueList(f->valueList(1)), {}, span(f->valueList(1))});
+            if (f->name())
+                item.props.push_back(ast::Clause{"in", false, {nameValue(f->name())}, {}, span(f->name())});
+            item.props.push_back(ast::Clause{"to", false, {value(f->value())}, {}, span(f->value())});
+        } else if (auto* fw = ctx->forwardingDecl()) {
+            item.kind = "forwarding";
+            named(fw->name());
+        } else if (auto* rp = ctx->rpFilterDecl()) {
+            item.kind = "rp_filter";
+            named(rp->name(0));
+            item.args.push_back(nameValue(rp->name(1)));
+        } else if (auto* tb = ctx->tableDecl()) {
+            item.kind = "table";
+            item.table = table(tb);
+            item.name = item.table->name;
+            item.nameSpan = item.table->nameSpan;
+        } else if (auto* r = ctx->ipRuleDecl()) {
+            item.kind = "rule";
+            if (r->addrFamily()) item.name = r->addrFamily()->getText();
+            for (auto* child : r->children) {
+                auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child);
+                if (t && t->getText() == "not") item.props.push_back(ast::Clause{"not", false, {}, {}, span(t)});
+            }
+            if (r->value()) item.props.push_back(ast::Clause{"priority", false, {value(r->value())}, {}, span(r->value())});
+            for (auto* sel : r->ruleSelector()) item.props.push_back(clause(sel));
+            ast::Clause action = clause(r->ruleAction());
+            if (action.key == "table") action.key = "lookup";
+            item.props.push_back(std::move(action));
+        } else if (auto* rt = ctx->routeDecl()) {
+            item.kind = "route";
+            if (rt->addrFamily()) item.name = rt->addrFamily()->getText();
+            if (rt->routeType()) item.props.push_back(ast::Clause{"type", false, {}, {}, span(rt->routeType())}),
+                item.props.back().key = "type " + rt->routeType()->getText();
+            item.args.push_back(value(rt->value()));
+            for (auto* o : rt->routeOption()) item.props.push_back(clause(o));
+        } else if (auto* s = ctx->sysctlDecl()) {
+            item.kind = "sysctl";
+            named(s->name());
+            item.args.push_back(value(s->value()));
+        } else {
+            return std::nullopt;  // ';'
+        }
+        return item;
+    }
+
+    uint32_t file_;
+};
+
+std::string stemOf(std::string_view path) {
+    size_t slash = path.rfind('/');
+    std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    size_t dot = base.rfind('.');
+    if (dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
+    if (base.empty() || base == "-") return "stdin";
+    return std::string(base);
+}
+
+}  // namespace
+
+std::optional<ast::File> parseFile(uint32_t fileId, const SourceManager& sources,
+                                   Diagnostics& diags) {
+    const auto& file = sources.file(fileId);
+    if (file.text.find('\0') != std::string::npos) {
+        diags.report(Code::E002, SourceSpan{fileId, 1, 1, 1, 1},
+                     "'" + file.path + "' is a binary file, not .pol text");
+        return std::nullopt;
+    }
+    antlr4::ANTLRInputStream input(file.text);
+    PolicyLexer lexer(&input);
+    antlr4::CommonTokenStream tokens(&lexer);
+    PolicyParser parser(&tokens);
+    ErrorCollector errors(fileId, diags);
+    lexer.removeErrorListeners();
+    parser.removeErrorListeners();
+
+    // Stage 1: SLL with bail-out. Most inputs parse here at full speed.
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::SLL);
+    parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+    PolicyParser::FileContext* tree = nullptr;
+    try {
+        tree = parser.file();
+    } catch (const antlr4::ParseCancellationException&) {
+        tree = nullptr;
+    }
+    // Stage 2: full LL with error recovery, which also reports every syntax error.
+    if (!tree) {
+        tokens.seek(0);
+        parser.reset();
+        parser.addErrorListener(&errors);
+        parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
+        parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+            antlr4::atn::PredictionMode::LL);
+        tree = parser.file();
+        if (errors.count > 0) return std::nullopt;
+    }
+    AstBuilder builder(fileId);
+    return builder.build(tree, stemOf(file.path));
+}
+
+}  // namespace policyc
