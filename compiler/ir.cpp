@@ -155,6 +155,12 @@ std::optional<Family> ruleFamily(const Rule& rule) {
     for (const Match& m : rule.matches) {
         if (auto* a = std::get_if<AddrMatch>(&m); a && !a->items.empty()) note(familyOf(a->items[0]));
         if (auto* i = std::get_if<IcmpMatch>(&m)) note(i->family);
+        // xt_addrtype refuses these types for IPv6 (no broadcast; blackhole and up are v4 only)
+        if (auto* t = std::get_if<AddrTypeMatch>(&m);
+            t && (t->type == "broadcast" || t->type == "blackhole" || t->type == "prohibit" ||
+                  t->type == "throw" || t->type == "nat" || t->type == "xresolve")) {
+            note(Family::V4);
+        }
         if (auto* p = std::get_if<ProtoMatch>(&m); p && !p->negated) {
             if (p->proto == 1) note(Family::V4);
             if (p->proto == 58) note(Family::V6);

@@ -373,6 +373,7 @@ void lowerMasquerade(const ast::Item& item, HostBuilder& b, ValueReader& values)
             auto a = values.addrItem(*v, fam);
             if (!a) return;
             fam = ir::familyOf(*a);
+            if (auto* p = std::get_if<ir::Prefix>(&*a)) *p = p->network();
             src.items.push_back(*a);
         }
         m.push_back(src);

@@ -87,6 +87,7 @@ public:
             rule_.comment = *src.comment;
         }
         dedupeProtocols();
+        checkNatPorts(src.statement);
         ir::sortMatches(rule_.matches);
         checkFamilies();
         if (!ok_) return std::nullopt;
@@ -147,6 +148,8 @@ private:
                 continue;
             }
             want = ir::familyOf(*item);  // the first item fixes the family of the rest
+            // The kernel stores prefixes without host bits and lists them so; so does the IR.
+            if (auto* p = std::get_if<ir::Prefix>(&*item)) *p = p->network();
             m.items.push_back(*item);
         }
         if (m.items.empty()) return fail();
@@ -364,7 +367,8 @@ private:
         else if (k == "mark set") setMark(c);
         else if (k.starts_with("ct mark ")) connmark(c);
         else if (k == "snat to" || k == "dnat to") nat(c);
-        else if (k == "masquerade" || k == "masquerade to" || k == "redirect to") portNat(c);
+        else if (k == "masquerade" || k == "masquerade to" || k == "redirect" || k == "redirect to")
+            portNat(c);
         else if (k.starts_with("tproxy")) tproxy(c);
         else {
             diags_.report(Code::E001, c.span, "unknown statement '" + k + "'");
@@ -541,6 +545,24 @@ private:
             out.push_back(std::move(m));
         }
         rule_.matches = std::move(out);
+    }
+
+    /// NAT to ports rewrites a transport header, so both iptables and nft require the rule to
+    /// match tcp, udp, sctp or dccp first.
+    void checkNatPorts(const ast::Clause& statement) {
+        std::optional<ir::NumRange> ports;
+        if (auto* n = std::get_if<ir::Nat>(&rule_.target)) ports = n->ports;
+        if (auto* m = std::get_if<ir::Masquerade>(&rule_.target)) ports = m->ports;
+        if (auto* r = std::get_if<ir::Redirect>(&rule_.target)) ports = r->ports;
+        if (!ports) return;
+        for (const auto& m : rule_.matches) {
+            auto* p = std::get_if<ir::ProtoMatch>(&m);
+            if (p && !p->negated && (p->proto == 6 || p->proto == 17 || p->proto == 132 || p->proto == 33))
+                return;
+        }
+        diags_.report(Code::E106, statement.span, "translating ports needs a tcp, udp or sctp match")
+            .hint = "add e.g. 'tcp dport ...' or 'proto udp' to the rule";
+        fail();
     }
 
     void checkFamilies() {

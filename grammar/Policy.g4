@@ -132,7 +132,7 @@ statement
     | 'snat' 'to' value                                             # snatStmt
     | 'dnat' 'to' value                                             # dnatStmt
     | 'masquerade' ( 'to' value )?                                  # masqueradeStmt
-    | 'redirect' 'to' value                                         # redirectStmt
+    | 'redirect' ( 'to' value )?                                    # redirectStmt
     | 'tproxy' addrFamily? 'to' value ( 'mark' value )?            # tproxyStmt
     | 'notrack'                                                     # notrackStmt
     ;

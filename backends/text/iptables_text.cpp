@@ -1,3 +1,518 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// PLACEHOLDER: replaced by the real renderer.
+// iptables-restore text for one host and family, spelled exactly as iptables-legacy-save 1.8.9
+// lists it back (minus '#' lines and counters), so the rendering is its own expected read-back.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "backends/text/render.h"
+
+namespace policyc::backends {
+namespace {
+
+using namespace policyc::ir;
+
+// ---------------------------------------------------------------------------------------------
+// Small spellings
+
+std::string hex(uint32_t v) {
+    std::ostringstream out;
+    out << "0x" << std::hex << v;
+    return out.str();
+}
+
+/// `--mark` style: the mask is left out when it is all ones (libxt_mark's print_mark).
+std::string markText(const MarkMask& m) {
+    return m.mask == 0xffffffff ? hex(m.value) : hex(m.value) + "/" + hex(m.mask);
+}
+
+/// `--set-xmark` / `--tproxy-mark` style: always value/mask.
+std::string xmarkText(const MarkMask& m) { return hex(m.value) + "/" + hex(m.mask); }
+
+std::string rangeText(const NumRange& r, char sep) {
+    std::string s = std::to_string(r.first);
+    if (!r.single()) s += sep + std::to_string(r.last);
+    return s;
+}
+
+std::string bang(bool negated) { return negated ? "! " : ""; }
+
+/// xtables_save_string(): bare when only [A-Za-z0-9_-], else double-quoted with `"`, `\` and
+/// `'` backslash-escaped; iptables-restore's tokenizer undoes exactly that.
+std::string quoted(std::string_view s) {
+    constexpr std::string_view kBare =
+        "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    if (!s.empty() && s.find_first_not_of(kBare) == std::string_view::npos) return std::string(s);
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\' || c == '\'') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string upper(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+    return s;
+}
+
+std::string macText(const std::array<uint8_t, 6>& mac) {
+    std::ostringstream out;
+    out << std::hex;
+    for (size_t i = 0; i < mac.size(); ++i) {
+        out << (i ? ":" : "") << (mac[i] < 16 ? "0" : "") << static_cast<unsigned>(mac[i]);
+    }
+    return out.str();
+}
+
+/// ctstate names in the bit order libxt_conntrack prints them.
+std::string ctStateText(uint8_t states) {
+    static const std::array<std::pair<uint8_t, std::string_view>, 5> kNames = {{
+        {kCtInvalid, "INVALID"},
+        {kCtNew, "NEW"},
+        {kCtRelated, "RELATED"},
+        {kCtEstablished, "ESTABLISHED"},
+        {kCtUntracked, "UNTRACKED"},
+    }};
+    std::string out;
+    for (const auto& [bit, name] : kNames) {
+        if (!(states & bit)) continue;
+        if (!out.empty()) out += ',';
+        out += name;
+    }
+    return out;
+}
+
+/// libxt_limit stores period = unit / rate (in 1/10000 s) and prints it back in the largest
+/// unit that loses nothing, so "60/min" lists as "1/sec"; this mirrors its print_rate().
+std::string limitRateText(uint32_t rate, const std::string& unit) {
+    struct Unit {
+        std::string_view name;
+        std::string_view irName;
+        uint32_t mult;
+    };
+    static const std::array<Unit, 4> kUnits = {{
+        {"day", "day", 10000u * 24 * 60 * 60},
+        {"hour", "hour", 10000u * 60 * 60},
+        {"min", "minute", 10000u * 60},
+        {"sec", "second", 10000u},
+    }};
+    auto it = std::find_if(kUnits.begin(), kUnits.end(),
+                           [&](const Unit& u) { return u.irName == unit || u.name == unit; });
+    const uint32_t mult = it == kUnits.end() ? kUnits[3].mult : it->mult;
+    const uint32_t period = rate == 0 ? 0 : mult / rate;
+    if (period == 0) return std::to_string(rate) + "/" + unit;  // restore rejects it anyway
+    size_t i = 1;
+    for (; i < kUnits.size(); ++i) {
+        const uint32_t m = kUnits[i].mult;
+        if (period > m || m / period < m % period) break;
+    }
+    return std::to_string(kUnits[i - 1].mult / period) + "/" + std::string(kUnits[i - 1].name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One -A line
+
+/// Where an option lands in the line. iptables-save prints the ip header part first, then the
+/// matches in the order they were entered; this fixed order is policyc's choice of entry order.
+enum Section : size_t {
+    kSrc,  // kSrc..kProto: the ip header part, listed first and in this order
+    kDst,
+    kIn,
+    kOut,
+    kProto,
+    kProtoModule,  // -m tcp/udp/sctp/icmp/icmp6
+    kMultiport,
+    kIprange,
+    kConntrack,
+    kMark,
+    kConnmark,
+    kOwner,
+    kCgroup,
+    kSocket,
+    kAddrtype,
+    kLimit,
+    kMac,
+    kComment,
+    kSectionCount,
+};
+
+/// Collects the options of one line. A section holds `-m NAME` modules; an option whose slot
+/// (e.g. --uid-owner) is taken in the current module opens another module of the same name,
+/// which is how one rule carries two uid conditions.
+class LineBuilder {
+  public:
+    void header(Section s, std::string text) { option(s, "", 0, std::move(text)); }
+    bool empty(Section s) const { return sections_[s].empty(); }
+
+    void option(Section s, std::string_view module, unsigned slot, std::string text,
+                bool fresh = false) {
+        auto& mods = sections_[s];
+        const unsigned bit = 1u << slot;
+        if (fresh || mods.empty() || mods.back().name != module || (mods.back().slots & bit))
+            mods.push_back({std::string(module), 0, {}});
+        mods.back().slots |= bit;
+        if (!text.empty()) mods.back().options.push_back(std::move(text));
+    }
+
+    std::string str() const {
+        std::string out;
+        auto add = [&](const std::string& word) { out += ' ' + word; };
+        for (const auto& mods : sections_) {
+            for (const auto& m : mods) {
+                if (!m.name.empty()) add("-m " + m.name);
+                for (const auto& o : m.options) add(o);
+            }
+        }
+        return out;
+    }
+
+  private:
+    struct Module {
+        std::string name;
+        unsigned slots;
+        std::vector<std::string> options;
+    };
+    std::array<std::vector<Module>, kSectionCount> sections_;
+};
+
+/// Renders matches of a line whose AddrMatches hold one item and whose positive PortMatches fit
+/// one multiport (see expandLines).
+struct MatchRenderer {
+    LineBuilder& b;
+    std::string_view portModule;  // "tcp"/"udp"/"sctp" when the rule's protocol has one
+
+    void operator()(const ProtoMatch& m) {
+        if (m.proto == 0 && !m.negated) return;  // "all": iptables-save prints nothing
+        b.header(kProto, bang(m.negated) + "-p " + protoName(m.proto));
+    }
+    void operator()(const AddrMatch& m) {
+        for (const AddrItem& item : m.items) addrItem(m, item);
+    }
+    void operator()(const PortMatch& m) {
+        const bool src = m.dir == Direction::Source;
+        const bool full = m.ports.size() == 1 && m.ports[0].first == 0 && m.ports[0].last == 65535;
+        // tcp/udp do not list a full range (not even a negated one, which never matches), so
+        // full ranges go to multiport, which lists them verbatim.
+        if (m.ports.size() == 1 && !full && !portModule.empty()) {
+            b.option(
+                kProtoModule, portModule, src ? 0 : 1,
+                bang(m.negated) + (src ? "--sport " : "--dport ") + rangeText(m.ports[0], ':'));
+            return;
+        }
+        for (const auto& chunk : multiportChunks(m.ports)) {
+            std::string list;
+            for (const NumRange& r : chunk) list += (list.empty() ? "" : ",") + rangeText(r, ':');
+            b.option(kMultiport, "multiport", 0,
+                     bang(m.negated) + (src ? "--sports " : "--dports ") + list, true);
+        }
+    }
+    void operator()(const IfaceMatch& m) {
+        const bool in = m.dir == IfaceDirection::In;
+        b.header(in ? kIn : kOut, bang(m.negated) + (in ? "-i " : "-o ") + m.name);
+    }
+    void operator()(const CtStateMatch& m) {
+        b.option(kConntrack, "conntrack", 0,
+                 bang(m.negated) + "--ctstate " + ctStateText(m.states));
+    }
+    void operator()(const MarkMatch& m) {
+        b.option(kMark, "mark", 0, bang(m.negated) + "--mark " + markText(m.mark));
+    }
+    void operator()(const ConnmarkMatch& m) {
+        b.option(kConnmark, "connmark", 0, bang(m.negated) + "--mark " + markText(m.mark));
+    }
+    void operator()(const OwnerMatch& m) {
+        const bool uid = m.kind == OwnerMatch::Kind::Uid;
+        b.option(kOwner, "owner", uid ? 0 : 1,
+                 bang(m.negated) + (uid ? "--uid-owner " : "--gid-owner ") + rangeText(m.ids, '-'));
+    }
+    void operator()(const CgroupMatch& m) {
+        b.option(kCgroup, "cgroup", 0, bang(m.negated) + "--path " + quoted(m.path));
+    }
+    void operator()(const SocketMatch& m) {
+        b.option(kSocket, "socket", 0, m.transparent ? "--transparent" : "");
+    }
+    void operator()(const IcmpMatch& m) {
+        const bool v4 = m.family == Family::V4;
+        if (b.empty(kProto)) b.header(kProto, std::string("-p ") + (v4 ? "icmp" : "ipv6-icmp"));
+        std::string type = std::to_string(m.type);
+        if (m.code) type += "/" + std::to_string(*m.code);
+        if (v4 && m.type == 255) type = "any";  // type 255 is the kernel's wildcard; code ignored
+        b.option(kProtoModule, v4 ? "icmp" : "icmp6", 0,
+                 bang(m.negated) + (v4 ? "--icmp-type " : "--icmpv6-type ") + type);
+    }
+    void operator()(const AddrTypeMatch& m) {
+        const bool src = m.dir == Direction::Source;
+        b.option(kAddrtype, "addrtype", src ? 0 : 1,
+                 bang(m.negated) + (src ? "--src-type " : "--dst-type ") + upper(m.type));
+    }
+    void operator()(const LimitMatch& m) {
+        std::string text = "--limit " + limitRateText(m.rate, m.unit);
+        if (m.burst != 5) text += " --limit-burst " + std::to_string(m.burst);
+        b.option(kLimit, "limit", 0, text);
+    }
+    void operator()(const MacMatch& m) {
+        b.option(kMac, "mac", 0, bang(m.negated) + "--mac-source " + macText(m.mac));
+    }
+
+    void addrItem(const AddrMatch& m, const AddrItem& item) {
+        const bool src = m.dir == Direction::Source;
+        if (const auto* p = std::get_if<Prefix>(&item)) {
+            if (p->length == 0 && !m.negated) return;  // "anywhere" is not listed
+            b.header(src ? kSrc : kDst,
+                     bang(m.negated) + (src ? "-s " : "-d ") + p->network().str());
+            return;
+        }
+        const auto& r = std::get<AddrRange>(item);
+        b.option(kIprange, "iprange", src ? 0 : 1,
+                 bang(m.negated) + (src ? "--src-range " : "--dst-range ") + r.first.str() + "-" +
+                     r.last.str());
+    }
+
+    /// xt_multiport holds at most 15 ports, a range taking two.
+    static std::vector<std::vector<NumRange>> multiportChunks(const std::vector<NumRange>& ports) {
+        std::vector<std::vector<NumRange>> chunks;
+        unsigned used = 15;
+        for (const NumRange& r : ports) {
+            const unsigned need = r.single() ? 1 : 2;
+            if (used + need > 15) {
+                chunks.emplace_back();
+                used = 0;
+            }
+            chunks.back().push_back(r);
+            used += need;
+        }
+        return chunks;
+    }
+};
+
+/// The ways one match can hold on a single line: a positive match with several addresses (or
+/// more ports than one multiport takes) becomes one line per address (or port chunk). Negated
+/// matches stay whole, since "not in A or B" is "not in A and not in B", i.e. one line.
+std::vector<Match> alternatives(const Match& m) {
+    std::vector<Match> alts;
+    if (const auto* a = std::get_if<AddrMatch>(&m); a && !a->negated && a->items.size() > 1) {
+        for (const AddrItem& item : a->items) alts.push_back(AddrMatch{a->dir, false, {item}});
+    } else if (const auto* p = std::get_if<PortMatch>(&m); p && !p->negated) {
+        for (auto& chunk : MatchRenderer::multiportChunks(p->ports))
+            alts.push_back(PortMatch{p->dir, false, std::move(chunk)});
+    }
+    if (alts.empty()) alts.push_back(m);
+    return alts;
+}
+
+/// The cross product of every match's alternatives, earlier matches varying slowest (so source
+/// addresses outermost, then destinations, then port chunks).
+std::vector<std::vector<Match>> expandLines(const std::vector<Match>& matches) {
+    std::vector<std::vector<Match>> lines(1);
+    for (const Match& m : matches) {
+        const std::vector<Match> alts = alternatives(m);
+        std::vector<std::vector<Match>> next;
+        next.reserve(lines.size() * alts.size());
+        for (const auto& line : lines) {
+            for (const Match& alt : alts) {
+                next.push_back(line);
+                next.back().push_back(alt);
+            }
+        }
+        lines = std::move(next);
+    }
+    return lines;
+}
+
+std::string_view portModuleFor(const std::vector<Match>& matches) {
+    for (const Match& m : matches) {
+        const auto* p = std::get_if<ProtoMatch>(&m);
+        if (!p || p->negated) continue;
+        if (p->proto == 6) return "tcp";
+        if (p->proto == 17) return "udp";
+        if (p->proto == 132) return "sctp";
+    }
+    return "";
+}
+
+std::string unspecified(Family f) { return f == Family::V4 ? "0.0.0.0" : "::"; }
+
+std::string natText(const Nat& n) {
+    std::string addr = n.first ? n.first->str() : "";
+    if (n.first && n.last) addr += "-" + n.last->str();
+    if (!n.ports) return addr;
+    const bool v6 = n.first && n.first->family == Family::V6;
+    return (v6 ? "[" + addr + "]" : addr) + ":" + rangeText(*n.ports, '-');
+}
+
+std::string toPorts(const std::optional<NumRange>& ports) {
+    return ports ? " --to-ports " + rangeText(*ports, '-') : "";
+}
+
+/// The target part of a line, with its leading space; empty for NoTarget.
+struct TargetRenderer {
+    Family family;
+
+    std::string operator()(const NoTarget&) const { return ""; }
+    std::string operator()(const Accept&) const { return " -j ACCEPT"; }
+    std::string operator()(const Drop&) const { return " -j DROP"; }
+    std::string operator()(const Return&) const { return " -j RETURN"; }
+    std::string operator()(const Jump& t) const { return " -j " + t.chain; }
+    std::string operator()(const Goto& t) const { return " -g " + t.chain; }
+    std::string operator()(const Reject& t) const {
+        const std::string def =
+            family == Family::V4 ? "icmp-port-unreachable" : "icmp6-port-unreachable";
+        return " -j REJECT --reject-with " + (t.with.empty() ? def : t.with);
+    }
+    std::string operator()(const Log& t) const {
+        std::string s = " -j LOG";
+        if (!t.prefix.empty()) s += " --log-prefix " + quoted(t.prefix);
+        if (t.level && *t.level != 4) s += " --log-level " + std::to_string(*t.level);
+        return s;
+    }
+    std::string operator()(const SetMark& t) const {
+        return " -j MARK --set-xmark " + xmarkText(t.mark);
+    }
+    std::string operator()(const Connmark& t) const {
+        switch (t.op) {
+            case Connmark::Op::Set:
+                return " -j CONNMARK --set-xmark " + xmarkText(t.mark);
+            case Connmark::Op::Save:
+                return " -j CONNMARK --save-mark" + ctMasks(t.mark.mask);
+            case Connmark::Op::Restore:
+                return " -j CONNMARK --restore-mark" + ctMasks(t.mark.mask);
+        }
+        return "";
+    }
+    std::string operator()(const Nat& t) const {
+        return t.kind == Nat::Kind::Snat ? " -j SNAT --to-source " + natText(t)
+                                         : " -j DNAT --to-destination " + natText(t);
+    }
+    std::string operator()(const Masquerade& t) const {
+        return " -j MASQUERADE" + toPorts(t.ports);
+    }
+    std::string operator()(const Redirect& t) const { return " -j REDIRECT" + toPorts(t.ports); }
+    std::string operator()(const Tproxy& t) const {
+        return " -j TPROXY --on-port " + std::to_string(t.port) + " --on-ip " +
+               (t.addr ? t.addr->str() : unspecified(family)) + " --tproxy-mark " +
+               xmarkText(t.mark);
+    }
+    std::string operator()(const Notrack&) const { return " -j CT --notrack"; }
+
+    static std::string ctMasks(uint32_t mask) {
+        return " --nfmask " + hex(mask) + " --ctmask " + hex(mask);
+    }
+};
+
+void renderRule(std::ostream& out, const std::string& chain, const Rule& rule, Family family) {
+    std::vector<Match> matches = rule.matches;
+    sortMatches(matches);  // the IR keeps them sorted; hand-built rules need not be
+    const std::string_view portModule = portModuleFor(matches);
+    const std::string target = std::visit(TargetRenderer{family}, rule.target);
+    for (const auto& line : expandLines(matches)) {
+        LineBuilder b;
+        MatchRenderer r{b, portModule};
+        for (const Match& m : line) std::visit(r, m);
+        if (!rule.comment.empty())
+            b.option(kComment, "comment", 0, "--comment " + quoted(rule.comment));
+        out << "-A " << chain << b.str() << target << '\n';
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+/// Table blocks print in the order packets meet the tables (raw, mangle, nat, filter), unknown
+/// names last. iptables-legacy-save itself lists the tables in reverse order of their creation
+/// in the namespace (newest first), so a loader that creates filter, nat, mangle, raw in that
+/// order gets this listing back; tests/kernel/ipt_oracle.sh creates them that way.
+int tableRank(std::string_view name) {
+    static const std::array<std::string_view, 4> kOrder = {"raw", "mangle", "nat", "filter"};
+    auto it = std::find(kOrder.begin(), kOrder.end(), name);
+    return static_cast<int>(it - kOrder.begin());
+}
+
+/// The IR tables that fill one iptables table: the `ip`/`ip6` table and the `inet` table of the
+/// same name, both feeding one block (rules in host order), since a second block of the same
+/// name would flush the first.
+struct TableBlock {
+    std::string name;
+    std::vector<const Table*> parts;
+};
+
+std::vector<TableBlock> collectBlocks(const Host& host, Family family) {
+    const TableFamily own = family == Family::V4 ? TableFamily::Ip : TableFamily::Ip6;
+    std::vector<TableBlock> blocks;
+    for (const Table& t : host.tables) {
+        if (t.family != own && t.family != TableFamily::Inet) continue;
+        auto it = std::find_if(blocks.begin(), blocks.end(),
+                               [&](const TableBlock& b) { return b.name == t.name; });
+        if (it == blocks.end()) it = blocks.insert(blocks.end(), TableBlock{t.name, {}});
+        it->parts.push_back(&t);
+    }
+    std::stable_sort(blocks.begin(), blocks.end(), [](const TableBlock& a, const TableBlock& b) {
+        return tableRank(a.name) < tableRank(b.name);
+    });
+    return blocks;
+}
+
+const Chain* findChain(const Table& t, std::string_view name) {
+    for (const Chain& c : t.chains)
+        if (c.name == name) return &c;
+    return nullptr;
+}
+
+/// Built-in chains in hook order, then user chains sorted by strcmp as libiptc keeps them.
+std::vector<std::string> chainOrder(const TableBlock& block) {
+    std::vector<std::string> order(builtinChains(block.name).begin(),
+                                   builtinChains(block.name).end());
+    std::vector<std::string> user;
+    for (const Table* t : block.parts)
+        for (const Chain& c : t->chains)
+            if (!isBuiltinChain(block.name, c.name)) user.push_back(c.name);
+    std::sort(user.begin(), user.end());
+    user.erase(std::unique(user.begin(), user.end()), user.end());
+    order.insert(order.end(), user.begin(), user.end());
+    return order;
+}
+
+/// A built-in chain's policy comes from the first part that sets one ("-" for user chains).
+std::string_view policyText(const TableBlock& block, const std::string& chain) {
+    if (!isBuiltinChain(block.name, chain)) return "-";
+    for (const Table* t : block.parts) {
+        const Chain* c = findChain(*t, chain);
+        if (c && c->policy == ChainPolicy::Drop) return "DROP";
+        if (c && c->policy == ChainPolicy::Accept) return "ACCEPT";
+    }
+    return "ACCEPT";
+}
+
+void renderBlock(std::ostream& out, const TableBlock& block, Family family) {
+    const std::vector<std::string> chains = chainOrder(block);
+    out << '*' << block.name << '\n';
+    for (const std::string& c : chains)
+        out << ':' << c << ' ' << policyText(block, c) << " [0:0]\n";
+    for (const std::string& c : chains) {
+        for (const Table* t : block.parts) {
+            const Chain* chain = findChain(*t, c);
+            if (!chain) continue;
+            for (const Rule& rule : chain->rules) {
+                const auto ruleFam = ruleFamily(rule);
+                if (t->family == TableFamily::Inet && ruleFam && *ruleFam != family) continue;
+                renderRule(out, c, rule, family);
+            }
+        }
+    }
+    out << "COMMIT\n";
+}
+
+}  // namespace
+
+std::string renderIptables(const ir::Host& host, ir::Family family) {
+    std::ostringstream out;
+    for (const TableBlock& block : collectBlocks(host, family)) renderBlock(out, block, family);
+    return out.str();
+}
+
+}  // namespace policyc::backends

@@ -17,8 +17,9 @@ std::string renderIptables(const ir::Host& host, ir::Family family);
 /// `nft -f` input in `nft list ruleset` form: one nft table per family the host uses.
 std::string renderNft(const ir::Host& host);
 
-/// `ip -batch` input: `rule add ...` then `route add ...` lines (IPv6 ones as `-6 rule add`).
-std::string renderRoutes(const ir::Host& host);
+/// `ip -batch` input for one family: V4 is for `ip -batch FILE` (IPv4 rules and routes), V6 for
+/// `ip -6 -batch FILE` (IPv6 rules and routes). Every line carries policyc's protocol tag.
+std::string renderRoutes(const ir::Host& host, ir::Family family);
 
 /// sysctl.conf lines `key = value`.
 std::string renderSysctl(const ir::Host& host);

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Hook validity and the jump graph. A user chain is checked in every built-in chain that can
+// reach it, since the kernel validates targets and matches per hook when it loads the table.
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "analyzer/checks.h"
+
+namespace policyc::analyzer {
+namespace {
+
+using Hooks = std::set<std::string>;  // built-in chain names
+
+const std::string* jumpTarget(const ir::Rule& r) {
+    if (auto* j = std::get_if<ir::Jump>(&r.target)) return &j->chain;
+    if (auto* g = std::get_if<ir::Goto>(&r.target)) return &g->chain;
+    return nullptr;
+}
+
+/// Where each construct is allowed, as the kernel's xt_* modules and iptables_* tables enforce.
+struct Allowed {
+    std::string_view what;
+    std::vector<std::string_view> tables;  // empty = any table
+    std::vector<std::string_view> hooks;   // empty = any hook
+};
+
+std::optional<Allowed> targetRule(const ir::Target& t) {
+    return std::visit(
+        [](const auto& v) -> std::optional<Allowed> {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, ir::Tproxy>) return Allowed{"TPROXY", {"mangle"}, {"PREROUTING"}};
+            if constexpr (std::is_same_v<T, ir::Nat>) {
+                if (v.kind == ir::Nat::Kind::Snat) return Allowed{"SNAT", {"nat"}, {"POSTROUTING", "INPUT"}};
+                return Allowed{"DNAT", {"nat"}, {"PREROUTING", "OUTPUT"}};
+            }
+            if constexpr (std::is_same_v<T, ir::Masquerade>) return Allowed{"MASQUERADE", {"nat"}, {"POSTROUTING"}};
+            if constexpr (std::is_same_v<T, ir::Redirect>) return Allowed{"REDIRECT", {"nat"}, {"PREROUTING", "OUTPUT"}};
+            if constexpr (std::is_same_v<T, ir::Notrack>) return Allowed{"notrack", {"raw"}, {}};
+            if constexpr (std::is_same_v<T, ir::Reject>) return Allowed{"REJECT", {}, {"INPUT", "FORWARD", "OUTPUT"}};
+            return std::nullopt;
+        },
+        t);
+}
+
+std::optional<Allowed> matchRule(const ir::Match& m) {
+    return std::visit(
+        [](const auto& v) -> std::optional<Allowed> {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, ir::IfaceMatch>) {
+                if (v.dir == ir::IfaceDirection::In) return Allowed{"an input interface (iif)", {}, {"PREROUTING", "INPUT", "FORWARD"}};
+                return Allowed{"an output interface (oif)", {}, {"FORWARD", "OUTPUT", "POSTROUTING"}};
+            }
+            if constexpr (std::is_same_v<T, ir::OwnerMatch>) return Allowed{"a socket owner match", {}, {"OUTPUT", "POSTROUTING"}};
+            if constexpr (std::is_same_v<T, ir::CgroupMatch>) return Allowed{"a cgroup match", {}, {"OUTPUT", "POSTROUTING", "INPUT"}};
+            if constexpr (std::is_same_v<T, ir::SocketMatch>) return Allowed{"a socket match", {}, {"PREROUTING", "INPUT"}};
+            if constexpr (std::is_same_v<T, ir::MacMatch>) return Allowed{"a MAC source match", {}, {"PREROUTING", "INPUT", "FORWARD"}};
+            return std::nullopt;
+        },
+        m);
+}
+
+bool contains(const std::vector<std::string_view>& v, std::string_view x) {
+    return v.empty() || std::find(v.begin(), v.end(), x) != v.end();
+}
+
+std::string join(const std::vector<std::string_view>& v) {
+    std::string out;
+    for (auto s : v) out += (out.empty() ? "" : ", ") + std::string(s);
+    return out;
+}
+
+class TableChecker {
+public:
+    TableChecker(const ir::Table& t, Diagnostics& d) : table_(t), diags_(d) {
+        for (const auto& c : t.chains) chains_[c.name] = &c;
+    }
+
+    void run() {
+        findLoops();
+        for (const auto& c : table_.chains) {
+            if (ir::isBuiltinChain(table_.name, c.name)) propagate(c.name, c.name);
+        }
+        for (const auto& c : table_.chains) {
+            const bool builtin = ir::isBuiltinChain(table_.name, c.name);
+            if (!builtin && reach_[c.name].empty() && !inLoop_.count(c.name)) {
+                diags_.report(Code::W004, c.span, "chain '" + c.name + "' in table '" + table_.name +
+                                                      "' is never jumped to")
+                    .hint = "jump to it from a built-in chain, or remove it";
+            }
+            checkRules(c);
+        }
+    }
+
+private:
+    void findLoops() {
+        std::map<std::string, int> state;  // 0 new, 1 on stack, 2 done
+        std::vector<std::string> path;
+        std::function<void(const ir::Chain&)> dfs = [&](const ir::Chain& c) {
+            state[c.name] = 1;
+            path.push_back(c.name);
+            for (const auto& r : c.rules) {
+                const std::string* t = jumpTarget(r);
+                if (!t || !chains_.count(*t)) continue;
+                if (state[*t] == 1) {
+                    std::string cycle;
+                    auto from = std::find(path.begin(), path.end(), *t);
+                    for (auto it = from; it != path.end(); ++it) {
+                        cycle += "'" + *it + "' -> ";
+                        inLoop_.insert(*it);
+                    }
+                    cycle += "'" + *t + "'";
+                    diags_.report(Code::E203, r.span, "chains jump to each other in a cycle: " + cycle)
+                        .hint = "the kernel refuses the whole table; break the cycle";
+                } else if (state[*t] == 0) {
+                    dfs(*chains_.at(*t));
+                }
+            }
+            path.pop_back();
+            state[c.name] = 2;
+        };
+        for (const auto& c : table_.chains)
+            if (state[c.name] == 0) dfs(c);
+    }
+
+    void propagate(const std::string& chain, const std::string& hook) {
+        if (!reach_[chain].insert(hook).second) return;
+        auto it = chains_.find(chain);
+        if (it == chains_.end()) return;
+        for (const auto& r : it->second->rules)
+            if (const std::string* t = jumpTarget(r); t && chains_.count(*t)) propagate(*t, hook);
+    }
+
+    void checkRules(const ir::Chain& c) {
+        const Hooks& hooks = reach_[c.name];
+        for (const auto& r : c.rules) {
+            auto check = [&](const Allowed& a) {
+                if (!contains(a.tables, table_.name)) {
+                    diags_.report(Code::E201, r.span,
+                                  std::string(a.what) + " is not allowed in table '" + table_.name + "'")
+                        .hint = "use it in table " + join(a.tables);
+                    return;
+                }
+                for (const auto& hook : hooks) {
+                    if (contains(a.hooks, hook)) continue;
+                    auto& d = diags_.report(Code::E201, r.span,
+                                            std::string(a.what) + " is not allowed in " + table_.name + " " + hook +
+                                                (hook == c.name ? "" : " (reached from '" + c.name + "')"));
+                    d.hint = "the kernel accepts it only in " + join(a.hooks);
+                    return;
+                }
+            };
+            if (auto a = targetRule(r.target)) check(*a);
+            for (const auto& m : r.matches)
+                if (auto a = matchRule(m)) check(*a);
+        }
+    }
+
+    const ir::Table& table_;
+    Diagnostics& diags_;
+    std::map<std::string, const ir::Chain*> chains_;
+    std::map<std::string, Hooks> reach_;
+    std::set<std::string> inLoop_;
+};
+
+}  // namespace
+
+void checkKernelValidity(const ir::Host& host, Diagnostics& diags) {
+    for (const auto& t : host.tables) TableChecker(t, diags).run();
+}
+
+void runChecks(const ir::Host& host, Diagnostics& diags) { checkKernelValidity(host, diags); }
+
+}  // namespace policyc::analyzer

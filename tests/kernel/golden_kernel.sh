@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Proves every rendering of one golden case with the real tools, each in a fresh namespace:
+# HOST.iptables / HOST.ip6tables through iptables-legacy-restore/-save, HOST.nft through
+# nft -f / nft list ruleset, HOST.routes through ip -batch / ip -j rule|route (with the host's
+# interfaces created as veths). The renderings must list back unchanged.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/netns_lib.sh"
+require_netns
+expected=$1
+fail=0
+check() {  # name, command...
+    local name=$1; shift
+    local out rc
+    out=$("$@" 2>&1); rc=$?
+    if [ $rc -eq 0 ]; then echo "ok: $name"; else echo "FAIL: $name (exit $rc)"; echo "$out"; fail=1; fi
+}
+for json in "$expected"/*.json; do
+    host=$(basename "$json" .json)
+    dir=$(dirname "$json")
+    [ -s "$dir/$host.iptables" ] && check "$host.iptables" "$here/ipt_oracle.sh" 4 "$dir/$host.iptables"
+    [ -s "$dir/$host.ip6tables" ] && check "$host.ip6tables" "$here/ipt_oracle.sh" 6 "$dir/$host.ip6tables"
+    if [ -s "$dir/$host.nft" ]; then
+        if grep -q 'socket cgroupv2' "$dir/$host.nft"; then
+            echo "not loaded: $host.nft uses socket cgroupv2, which nft 1.0.6 cannot resolve on this hybrid cgroup layout"
+        else
+            check "$host.nft" "$here/nft_oracle.sh" "$dir/$host.nft"
+        fi
+    fi
+    if [ -s "$dir/$host.routes" ] || [ -s "$dir/$host.routes6" ]; then
+        mapfile -t ifaces < <(python3 -c '
+import json,sys
+h=json.load(open(sys.argv[1]))
+for i in h.get("interfaces",[]):
+    if i["name"]!="lo": print(i["name"]+"="+",".join(i.get("addresses",[])))' "$json")
+        [ -s "$dir/$host.routes" ] && check "$host.routes" python3 "$here/routes_oracle.py" "$dir/$host.routes" "${ifaces[@]}"
+        [ -s "$dir/$host.routes6" ] && check "$host.routes6" python3 "$here/routes_oracle.py" -6 "$dir/$host.routes6" "${ifaces[@]}"
+    fi
+done
+exit $fail
