@@ -2,8 +2,10 @@
 // `nft -f` text for one host, spelled exactly as nft 1.0.6 `nft list ruleset` prints it back, so
 // the rendering is its own expected read-back (tests/kernel/nft_oracle.sh proves it).
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -128,17 +130,19 @@ bool hasMatch(const Rule& rule) {
                        [](const Match& m) { return std::holds_alternative<T>(m); });
 }
 
-/// The transport header keyword of port matches: the protocol match names it.
+/// The transport header keyword of port matches: the protocol match names it ("th" is nft's
+/// any-transport header, for a rule whose protocol has no ports of its own).
 std::string portProto(const ProtoMatch* proto) {
-    if (!proto) return "th";
-    switch (proto->proto) {
-        case 6: return "tcp";
-        case 17: return "udp";
-        case 33: return "dccp";
-        case 132: return "sctp";
-        case 136: return "udplite";
-        default: return "th";
-    }
+    static constexpr std::array<std::pair<uint8_t, std::string_view>, 5> kPorted = {{
+        {6, "tcp"},
+        {17, "udp"},
+        {33, "dccp"},
+        {132, "sctp"},
+        {136, "udplite"},
+    }};
+    for (const auto& [number, name] : kPorted)
+        if (proto && proto->proto == number) return std::string(name);
+    return "th";
 }
 
 bool isTcpReset(const Rule& rule, TableFamily table) {
@@ -168,8 +172,8 @@ RuleContext::RuleContext(TableFamily t, std::string_view name, const Rule& r)
     hideProto = ports || icmp || reset;
 }
 
-/// Output position of a match: nft lists expressions in the order they were written, so any
-/// fixed order round-trips; this one reads like hand-written nft (where, what, then state).
+/// Output position of a match. nft lists expressions in the order they were written (save the
+/// dependencies RuleContext accounts for); this order reads like hand-written nft.
 int matchRank(const Match& m) {
     return std::visit(
         Overloaded{
@@ -226,8 +230,7 @@ std::string icmpMatch(const IcmpMatch& i) {
     if (!i.code) return key + " type " + neq(i.negated) + type;
     const std::string code = nft::icmpCodeName(i.family, *i.code);
     // "not this type with this code" needs both in one comparison: a concatenation.
-    if (i.negated)
-        return key + " type . " + key + " code != { " + type + " . " + code + " }";
+    if (i.negated) return key + " type . " + key + " code != { " + type + " . " + code + " }";
     return key + " type " + type + " " + key + " code " + code;
 }
 
@@ -260,8 +263,8 @@ std::string matchText(const RuleContext& ctx, const Match& m) {
                 return key + neq(a.negated) + nft::addrSetText(a.items);
             },
             [&](const PortMatch& p) -> std::string {
-                const std::string key = portProto(ctx.proto) +
-                                        (p.dir == Direction::Source ? " sport " : " dport ");
+                const std::string key =
+                    portProto(ctx.proto) + (p.dir == Direction::Source ? " sport " : " dport ");
                 return key + neq(p.negated) + nft::portSetText(p.ports);
             },
             [](const IfaceMatch& i) { return ifaceMatch(i); },
@@ -289,12 +292,13 @@ std::string matchText(const RuleContext& ctx, const Match& m) {
             },
             [](const LimitMatch& l) {
                 // nft's default burst is 5 packets and is left out of the listing.
-                std::string out =
-                    "limit rate " + std::to_string(l.rate) + "/" + l.unit;
+                std::string out = "limit rate " + std::to_string(l.rate) + "/" + l.unit;
                 if (l.burst != 5) out += " burst " + std::to_string(l.burst) + " packets";
                 return out;
             },
-            [](const MacMatch& mac) { return "ether saddr " + neq(mac.negated) + macText(mac.mac); },
+            [](const MacMatch& mac) {
+                return "ether saddr " + neq(mac.negated) + macText(mac.mac);
+            },
         },
         m);
 }
@@ -308,9 +312,8 @@ std::string rejectText(const RuleContext& ctx, const Reject& r) {
         return ctx.network == Family::V4 ? "reject with icmp port-unreachable"
                                          : "reject with icmpv6 port-unreachable";
     }
-    const Family ambiguous = ctx.table == TableFamily::Ip6 || ctx.network == Family::V6
-                                 ? Family::V6
-                                 : Family::V4;
+    const Family ambiguous =
+        ctx.table == TableFamily::Ip6 || ctx.network == Family::V6 ? Family::V6 : Family::V4;
     auto kind = nft::rejectKind(r.with, ambiguous);
     if (!kind) return "reject with " + r.with;  // unknown: let nft refuse it loudly
     if (kind->proto == Proto::TcpReset) return "reject with tcp reset";
@@ -348,11 +351,14 @@ std::string tproxyText(const RuleContext& ctx, const Tproxy& t) {
 
 std::string connmarkText(const Connmark& c) {
     switch (c.op) {
-        case Connmark::Op::Set: return markSet("ct mark", c.mark);
+        case Connmark::Op::Set:
+            return markSet("ct mark", c.mark);
         // nft 1.0.6 cannot combine two registers, so a partial mask keeps only the masked
         // bits instead of merging them into the old value (as iptables-translate does too).
-        case Connmark::Op::Save: return "ct mark set " + bitwise("meta mark", c.mark.mask, 0);
-        case Connmark::Op::Restore: return "meta mark set " + bitwise("ct mark", c.mark.mask, 0);
+        case Connmark::Op::Save:
+            return "ct mark set " + bitwise("meta mark", c.mark.mask, 0);
+        case Connmark::Op::Restore:
+            return "meta mark set " + bitwise("ct mark", c.mark.mask, 0);
     }
     return "";
 }
@@ -394,9 +400,8 @@ std::string ruleText(TableFamily family, std::string_view table, const Rule& rul
     const RuleContext ctx(family, table, rule);
     std::vector<const Match*> order;
     for (const Match& m : rule.matches) order.push_back(&m);
-    std::stable_sort(order.begin(), order.end(), [](const Match* a, const Match* b) {
-        return matchRank(*a) < matchRank(*b);
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [](const Match* a, const Match* b) { return matchRank(*a) < matchRank(*b); });
 
     std::vector<std::string> parts;
     // An inet table lists the dependency nft adds for `reject with tcp reset` up front.

@@ -27,6 +27,7 @@ std::string nameOr(const std::array<std::pair<Key, std::string_view>, N>& t, Key
 
 // nft prints getprotobynumber()'s name, so this is netbase 6.4's /etc/protocols (first name
 // per number); a machine with another protocols file lists other names.
+// clang-format off
 constexpr std::array<std::pair<unsigned, std::string_view>, 55> kProtocols = {{
     {0, "ip"},          {1, "icmp"},         {2, "igmp"},
     {3, "ggp"},         {4, "ipencap"},      {5, "st"},
@@ -48,6 +49,7 @@ constexpr std::array<std::pair<unsigned, std::string_view>, 55> kProtocols = {{
     {140, "shim6"},     {141, "wesp"},       {142, "rohc"},
     {143, "ethernet"},
 }};
+// clang-format on
 
 constexpr std::array<std::pair<unsigned, std::string_view>, 15> kIcmpTypes = {{
     {0, "echo-reply"},
@@ -163,7 +165,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kFibType
     {"xresolve", "11"},
 }};
 
-constexpr std::array<std::string_view, 8> kLogLevels = {"emerg", "alert", "crit",   "err",
+constexpr std::array<std::string_view, 8> kLogLevels = {"emerg", "alert",  "crit", "err",
                                                         "warn",  "notice", "info", "debug"};
 
 std::string lower(std::string_view s) {
@@ -177,9 +179,12 @@ std::string lower(std::string_view s) {
 
 std::string_view familyName(ir::TableFamily family) {
     switch (family) {
-        case ir::TableFamily::Inet: return "inet";
-        case ir::TableFamily::Ip: return "ip";
-        case ir::TableFamily::Ip6: return "ip6";
+        case ir::TableFamily::Inet:
+            return "inet";
+        case ir::TableFamily::Ip:
+            return "ip";
+        case ir::TableFamily::Ip6:
+            return "ip6";
     }
     return "inet";
 }
@@ -217,9 +222,12 @@ std::optional<BaseChain> baseChain(std::string_view table, std::string_view chai
         b.type = "nat";
         const bool dst = chain == "PREROUTING" || chain == "OUTPUT";
         b.priority = dst ? -100 : 100;
-        if (chain == "PREROUTING") b.priorityText = "dstnat";
-        else if (chain == "POSTROUTING") b.priorityText = "srcnat";
-        else b.priorityText = dst ? "-100" : "100";
+        if (chain == "PREROUTING")
+            b.priorityText = "dstnat";
+        else if (chain == "POSTROUTING")
+            b.priorityText = "srcnat";
+        else
+            b.priorityText = dst ? "-100" : "100";
     } else {
         return std::nullopt;
     }

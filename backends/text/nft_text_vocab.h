@@ -25,9 +25,9 @@ std::string chainName(std::string_view table, std::string_view chain);
 /// How an iptables built-in chain becomes an nft base chain with the legacy table's hook and
 /// priority, so that both backends order their work the same way.
 struct BaseChain {
-    std::string_view type;      // filter, nat, route
-    std::string_view hook;      // prerouting, input, forward, output, postrouting
-    int priority = 0;           // the legacy NF_IP_PRI_* value
+    std::string_view type;          // filter, nat, route
+    std::string_view hook;          // prerouting, input, forward, output, postrouting
+    int priority = 0;               // the legacy NF_IP_PRI_* value
     std::string_view priorityText;  // as `nft list ruleset` prints it: filter, dstnat, 100 ...
 };
 

@@ -28,6 +28,7 @@ fi
 
 ns="pcx-nft-oracle-$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
 tmp=$(mktemp -d) || exit 2
+# shellcheck disable=SC2317  # called through the EXIT trap
 cleanup() {
     [ -n "$own_ns" ] || ip netns del "$ns" 2>/dev/null
     rm -rf "$tmp"

@@ -40,6 +40,7 @@ run_cgroup() {
         echo "skipped: $1: no unshare(1) for private mount and network namespaces"
         return 77
     fi
+    # shellcheck disable=SC2016  # $0 and $1 belong to the inner shell
     NFT_ORACLE_CURRENT_NETNS=1 unshare -m -n --propagation private sh -c '
         mount -t tmpfs policyc-cgroup-stand-in /sys/fs/cgroup &&
             mkdir -p /sys/fs/cgroup/app/x || exit 77

@@ -228,12 +228,12 @@ Fixture addresses() {
                    rule({saddr({range("10.0.0.1", "10.0.0.9")}, true)}, Drop{}),
                    rule({daddr({pfx("fd00::1")}, true)}, Drop{}),
                    // Plain addresses only: a hash set, sorted and de-duplicated, not merged.
-                   rule({saddr({pfx("10.0.0.9"), pfx("10.0.0.2"), pfx("1.0.0.3"),
-                                pfx("10.0.0.1"), pfx("10.0.0.2")})},
+                   rule({saddr({pfx("10.0.0.9"), pfx("10.0.0.2"), pfx("1.0.0.3"), pfx("10.0.0.1"),
+                                pfx("10.0.0.2")})},
                         Accept{}),
                    // One interval: everything merges, aligned blocks print as prefixes.
-                   rule({saddr({pfx("10.0.1.0/24"), pfx("10.0.0.1"),
-                                range("10.0.0.5", "10.0.0.9"), pfx("9.0.0.0/8")})},
+                   rule({saddr({pfx("10.0.1.0/24"), pfx("10.0.0.1"), range("10.0.0.5", "10.0.0.9"),
+                                pfx("9.0.0.0/8")})},
                         Accept{}),
                    rule({saddr({pfx("10.0.0.1"), pfx("10.0.0.0/24")})}, Accept{}),
                    rule({saddr({pfx("10.0.0.0/25"), pfx("10.0.0.128/25")})}, Accept{}),
@@ -244,8 +244,8 @@ Fixture addresses() {
                    rule({saddr({pfx("10.0.0.0/8"), pfx("255.255.255.255")})}, Accept{}),
                    rule({saddr({pfx("0.0.0.0/1"), pfx("128.0.0.0/1")})}, Accept{}),
                    rule({daddr({pfx("fd00::2"), pfx("::1"), pfx("fd00::1")})}, Accept{}),
-                   rule({daddr({pfx("fd00::1"), pfx("2001:db8::/32"),
-                                range("fe80::1", "fe80::3"), range("fd00::", "fd00::ffff")})},
+                   rule({daddr({pfx("fd00::1"), pfx("2001:db8::/32"), range("fe80::1", "fe80::3"),
+                                range("fd00::", "fd00::ffff")})},
                         Accept{}),
                    rule({daddr({pfx("10.0.0.1"), pfx("10.0.0.2")}, true)}, Drop{}),
                    rule({saddr({pfx("10.0.0.0/24")}), daddr({pfx("10.0.1.1")})}, Accept{}),
@@ -395,74 +395,73 @@ Fixture matches() {
     Fixture f{"matches", {}, {}};
     using K = OwnerMatch::Kind;
     const IfaceDirection in = IfaceDirection::In, out = IfaceDirection::Out;
-    f.host = host({table(
-        TableFamily::Inet, "filter",
-        {chain("INPUT",
-               {
-                   rule({IfaceMatch{in, false, "eth0"}}, Accept{}),
-                   rule({IfaceMatch{in, false, "eth+"}}, Accept{}),
-                   rule({IfaceMatch{in, true, "veth+"}}, Drop{}),
-                   rule({IfaceMatch{in, false, "+"}}, Accept{}),
-                   rule({IfaceMatch{in, false, "odd*"}}, Accept{}),
-                   rule({CtStateMatch{false, kCtEstablished | kCtRelated}}, Accept{}),
-                   rule({CtStateMatch{false, kCtInvalid | kCtNew | kCtEstablished | kCtRelated |
-                                                 kCtUntracked}},
-                        Accept{}),
-                   rule({CtStateMatch{false, kCtNew}}, Accept{}),
-                   rule({CtStateMatch{true, kCtInvalid}}, Accept{}),
-                   rule({CtStateMatch{true, kCtEstablished | kCtRelated | kCtNew}}, Drop{}),
-                   rule({MarkMatch{false, mm(1)}}, Accept{}),
-                   rule({MarkMatch{true, mm(1)}}, Accept{}),
-                   rule({MarkMatch{false, mm(1, 0xff)}}, Accept{}),
-                   rule({MarkMatch{true, mm(1, 0xff)}}, Accept{}),
-                   rule({MarkMatch{false, mm(0x10000, 0xffff0000)}}, Accept{}),
-                   rule({MarkMatch{true, mm(0x80000000, 0x80000000)}}, Accept{}),
-                   rule({MarkMatch{false, mm(0, 0)}}, Accept{}),
-                   rule({MarkMatch{false, mm(0x100, 0xff)}}, Accept{}),
-                   rule({ConnmarkMatch{false, mm(0xdeadbeef)}}, Accept{}),
-                   rule({ConnmarkMatch{true, mm(2, 0xfffffffe)}}, Accept{}),
-                   rule({ConnmarkMatch{false, mm(0x10, 0xf0f0)}}, Accept{}),
-                   rule({IcmpMatch{Family::V4, false, 8, {}}}, Accept{}),
-                   rule({proto(1), IcmpMatch{Family::V4, false, 3, 3}}, Accept{}),
-                   rule({proto(1), IcmpMatch{Family::V4, true, 3, 3}}, Accept{}),
-                   rule({proto(1), IcmpMatch{Family::V4, true, 0, {}}}, Accept{}),
-                   rule({proto(1), IcmpMatch{Family::V4, false, 200, 77}}, Accept{}),
-                   rule({proto(58), IcmpMatch{Family::V6, false, 135, {}}}, Accept{}),
-                   rule({proto(58), IcmpMatch{Family::V6, false, 1, 4}}, Accept{}),
-                   rule({proto(58), IcmpMatch{Family::V6, true, 1, 0}}, Accept{}),
-                   rule({AddrTypeMatch{Direction::Destination, false, "local"}}, Accept{}),
-                   rule({AddrTypeMatch{Direction::Source, true, "local"}}, Accept{}),
-                   rule({AddrTypeMatch{Direction::Destination, false, "broadcast"}}, Drop{}),
-                   rule({AddrTypeMatch{Direction::Destination, false, "throw"}}, Drop{}),
-                   rule({LimitMatch{5, "minute", 5}}, Accept{}),
-                   rule({LimitMatch{10, "second", 20}}, Accept{}),
-                   rule({LimitMatch{1, "hour", 1}}, Accept{}),
-                   rule({LimitMatch{3, "day", 5}}, Accept{}),
-                   rule({MacMatch{false, {0xaa, 0xbb, 0xcc, 0x00, 0x0e, 0xff}}}, Accept{}),
-                   rule({MacMatch{true, {0x02, 0, 0, 0, 0, 1}}}, Drop{}),
-                   rule({SocketMatch{false}}, Accept{}),
-                   rule({}, Accept{}, "hello world"),
-                   rule({}, NoTarget{}, "quote ' and \\ and ; # { }"),
-                   // Every kind at once, in the IR's canonical order.
-                   rule({proto(6), saddr({pfx("192.0.2.0/24")}), dport({{22, 22}}),
-                         IfaceMatch{in, false, "br-lan"}, CtStateMatch{false, kCtNew},
-                         MarkMatch{false, mm(1)}, ConnmarkMatch{false, mm(2)},
-                         AddrTypeMatch{Direction::Destination, false, "local"},
-                         LimitMatch{5, "second", 10}, MacMatch{false, {2, 0, 0, 0, 0, 2}}},
-                        Accept{}, "all"),
-               }),
-         chain("OUTPUT",
-               {
-                   rule({IfaceMatch{out, false, "eth1"}}, Accept{}),
-                   rule({OwnerMatch{K::Uid, false, {1000, 1000}}}, Accept{}),
-                   rule({OwnerMatch{K::Uid, false, {0, 0}}}, Accept{}),
-                   rule({OwnerMatch{K::Uid, true, {1000, 2000}}}, Accept{}),
-                   rule({OwnerMatch{K::Gid, false, {100, 200}}}, Accept{}),
-                   rule({OwnerMatch{K::Gid, true, {4242, 4242}}}, Accept{}),
-                   rule({OwnerMatch{K::Uid, false, {1000, 1000}},
-                         OwnerMatch{K::Gid, false, {1000, 1000}}},
-                        Accept{}),
-               })})});
+    f.host = host(
+        {table(TableFamily::Inet, "filter",
+               {chain("INPUT",
+                      {
+                          rule({IfaceMatch{in, false, "eth0"}}, Accept{}),
+                          rule({IfaceMatch{in, false, "eth+"}}, Accept{}),
+                          rule({IfaceMatch{in, true, "veth+"}}, Drop{}),
+                          rule({IfaceMatch{in, false, "+"}}, Accept{}),
+                          rule({IfaceMatch{in, false, "odd*"}}, Accept{}),
+                          rule({CtStateMatch{false, kCtEstablished | kCtRelated}}, Accept{}),
+                          rule({CtStateMatch{false, kCtInvalid | kCtNew | kCtEstablished |
+                                                        kCtRelated | kCtUntracked}},
+                               Accept{}),
+                          rule({CtStateMatch{false, kCtNew}}, Accept{}),
+                          rule({CtStateMatch{true, kCtInvalid}}, Accept{}),
+                          rule({CtStateMatch{true, kCtEstablished | kCtRelated | kCtNew}}, Drop{}),
+                          rule({MarkMatch{false, mm(1)}}, Accept{}),
+                          rule({MarkMatch{true, mm(1)}}, Accept{}),
+                          rule({MarkMatch{false, mm(1, 0xff)}}, Accept{}),
+                          rule({MarkMatch{true, mm(1, 0xff)}}, Accept{}),
+                          rule({MarkMatch{false, mm(0x10000, 0xffff0000)}}, Accept{}),
+                          rule({MarkMatch{true, mm(0x80000000, 0x80000000)}}, Accept{}),
+                          rule({MarkMatch{false, mm(0, 0)}}, Accept{}),
+                          rule({MarkMatch{false, mm(0x100, 0xff)}}, Accept{}),
+                          rule({ConnmarkMatch{false, mm(0xdeadbeef)}}, Accept{}),
+                          rule({ConnmarkMatch{true, mm(2, 0xfffffffe)}}, Accept{}),
+                          rule({ConnmarkMatch{false, mm(0x10, 0xf0f0)}}, Accept{}),
+                          rule({IcmpMatch{Family::V4, false, 8, {}}}, Accept{}),
+                          rule({proto(1), IcmpMatch{Family::V4, false, 3, 3}}, Accept{}),
+                          rule({proto(1), IcmpMatch{Family::V4, true, 3, 3}}, Accept{}),
+                          rule({proto(1), IcmpMatch{Family::V4, true, 0, {}}}, Accept{}),
+                          rule({proto(1), IcmpMatch{Family::V4, false, 200, 77}}, Accept{}),
+                          rule({proto(58), IcmpMatch{Family::V6, false, 135, {}}}, Accept{}),
+                          rule({proto(58), IcmpMatch{Family::V6, false, 1, 4}}, Accept{}),
+                          rule({proto(58), IcmpMatch{Family::V6, true, 1, 0}}, Accept{}),
+                          rule({AddrTypeMatch{Direction::Destination, false, "local"}}, Accept{}),
+                          rule({AddrTypeMatch{Direction::Source, true, "local"}}, Accept{}),
+                          rule({AddrTypeMatch{Direction::Destination, false, "broadcast"}}, Drop{}),
+                          rule({AddrTypeMatch{Direction::Destination, false, "throw"}}, Drop{}),
+                          rule({LimitMatch{5, "minute", 5}}, Accept{}),
+                          rule({LimitMatch{10, "second", 20}}, Accept{}),
+                          rule({LimitMatch{1, "hour", 1}}, Accept{}),
+                          rule({LimitMatch{3, "day", 5}}, Accept{}),
+                          rule({MacMatch{false, {0xaa, 0xbb, 0xcc, 0x00, 0x0e, 0xff}}}, Accept{}),
+                          rule({MacMatch{true, {0x02, 0, 0, 0, 0, 1}}}, Drop{}),
+                          rule({SocketMatch{false}}, Accept{}),
+                          rule({}, Accept{}, "hello world"),
+                          rule({}, NoTarget{}, "quote ' and \\ and ; # { }"),
+                          // Every kind at once, in the IR's canonical order.
+                          rule({proto(6), saddr({pfx("192.0.2.0/24")}), dport({{22, 22}}),
+                                IfaceMatch{in, false, "br-lan"}, CtStateMatch{false, kCtNew},
+                                MarkMatch{false, mm(1)}, ConnmarkMatch{false, mm(2)},
+                                AddrTypeMatch{Direction::Destination, false, "local"},
+                                LimitMatch{5, "second", 10}, MacMatch{false, {2, 0, 0, 0, 0, 2}}},
+                               Accept{}, "all"),
+                      }),
+                chain("OUTPUT", {
+                                    rule({IfaceMatch{out, false, "eth1"}}, Accept{}),
+                                    rule({OwnerMatch{K::Uid, false, {1000, 1000}}}, Accept{}),
+                                    rule({OwnerMatch{K::Uid, false, {0, 0}}}, Accept{}),
+                                    rule({OwnerMatch{K::Uid, true, {1000, 2000}}}, Accept{}),
+                                    rule({OwnerMatch{K::Gid, false, {100, 200}}}, Accept{}),
+                                    rule({OwnerMatch{K::Gid, true, {4242, 4242}}}, Accept{}),
+                                    rule({OwnerMatch{K::Uid, false, {1000, 1000}},
+                                          OwnerMatch{K::Gid, false, {1000, 1000}}},
+                                         Accept{}),
+                                })})});
     f.expected = R"nft(table inet policyc {
 	chain filter_input {
 		type filter hook input priority filter; policy accept;
@@ -704,8 +703,7 @@ Fixture mangleTargets() {
         rule({}, connmark(Op::Restore, 0, 0xffff)),
     };
     std::vector<Rule> pre = marks;
-    pre.push_back(rule({proto(17), dport({{80, 80}})},
-                       Tproxy{Family::V4, {}, 8000, mm(1, 1)}));
+    pre.push_back(rule({proto(17), dport({{80, 80}})}, Tproxy{Family::V4, {}, 8000, mm(1, 1)}));
     pre.push_back(rule({proto(6)}, Tproxy{Family::V4, ip("10.0.0.1"), 8000, mm(0, 0)}));
     pre.push_back(rule({proto(6)}, Tproxy{Family::V6, ip("fd00::1"), 8080, mm(2, 0xffffffff)}));
     pre.push_back(rule({proto(6)}, Tproxy{Family::V6, {}, 8080, mm(0, 0)}));
@@ -713,10 +711,10 @@ Fixture mangleTargets() {
     f.host = host({
         table(TableFamily::Inet, "mangle", {chain("PREROUTING", pre), chain("OUTPUT", marks)}),
         table(TableFamily::Ip, "mangle",
-              {chain("PREROUTING",
-                     {rule({proto(6)}, Tproxy{Family::V4, ip("10.0.0.1"), 8000, mm(1, 1)}),
-                      rule({proto(17), dport({{53, 53}})},
-                           Tproxy{Family::V4, {}, 5353, mm(0, 0)})})}),
+              {chain(
+                  "PREROUTING",
+                  {rule({proto(6)}, Tproxy{Family::V4, ip("10.0.0.1"), 8000, mm(1, 1)}),
+                   rule({proto(17), dport({{53, 53}})}, Tproxy{Family::V4, {}, 5353, mm(0, 0)})})}),
         table(TableFamily::Ip6, "mangle",
               {chain("PREROUTING",
                      {rule({proto(6)}, Tproxy{Family::V6, ip("fd00::1"), 8000, mm(1, 1)}),
@@ -809,8 +807,8 @@ Fixture natTargets() {
                          rule({}, Redirect{}),
                      }),
                chain("INPUT", {rule({}, nat(S, "10.0.0.1", nullptr, none))}),
-               chain("OUTPUT", {rule({proto(6)}, nat(D, "127.0.0.1", nullptr,
-                                                     NumRange{8080, 8080}))}),
+               chain("OUTPUT",
+                     {rule({proto(6)}, nat(D, "127.0.0.1", nullptr, NumRange{8080, 8080}))}),
                chain("POSTROUTING",
                      {
                          rule({IfaceMatch{IfaceDirection::Out, false, "eth1"}},
@@ -960,10 +958,31 @@ Fixture cgroup() {
     return f;
 }
 
+// IR tables without chains still make their nft table exist.
+Fixture emptyTables() {
+    Fixture f{"empty_tables", {}, {}};
+    f.host = host({table(TableFamily::Ip6, "raw", {}), table(TableFamily::Inet, "filter", {})});
+    f.expected = R"nft(table inet policyc {
+}
+table ip6 policyc {
+}
+)nft";
+    return f;
+}
+
 std::vector<Fixture> fixtures() {
     return {
-        {"empty", host({}), ""}, structure(), addresses(), protocolsPorts(), matches(),
-        filterTargets(),        mangleTargets(), natTargets(), rawTargets(), cgroup(),
+        {"empty", host({}), ""},
+        emptyTables(),
+        structure(),
+        addresses(),
+        protocolsPorts(),
+        matches(),
+        filterTargets(),
+        mangleTargets(),
+        natTargets(),
+        rawTargets(),
+        cgroup(),
     };
 }
 
@@ -978,6 +997,36 @@ TEST_CASE("nft_text: fixtures render as nft lists them back") {
     for (const auto& f : fixtures()) {
         CAPTURE(f.name);
         CHECK(backends::renderNft(f.host) == f.expected);
+    }
+}
+
+TEST_CASE("nft_text: chain names and base chains mirror the legacy tables") {
+    namespace nft = backends::nft;
+    CHECK(nft::chainName("filter", "INPUT") == "filter_input");
+    CHECK(nft::chainName("nat", "POSTROUTING") == "nat_postrouting");
+    CHECK(nft::chainName("filter", "MYCHAIN") == "filter_MYCHAIN");
+    CHECK(nft::chainName("filter", "input") == "filter_input");  // a user chain, kept as is
+    CHECK_FALSE(nft::baseChain("filter", "MYCHAIN"));
+    CHECK_FALSE(nft::baseChain("filter", "PREROUTING"));
+    struct Row {
+        const char* table;
+        const char* chain;
+        const char* type;
+        int priority;
+    };
+    // NF_IP_PRI_* of iptable_filter/_nat/_mangle/_raw.
+    const Row rows[] = {
+        {"filter", "FORWARD", "filter", 0},    {"nat", "PREROUTING", "nat", -100},
+        {"nat", "OUTPUT", "nat", -100},        {"nat", "INPUT", "nat", 100},
+        {"nat", "POSTROUTING", "nat", 100},    {"mangle", "OUTPUT", "route", -150},
+        {"mangle", "FORWARD", "filter", -150}, {"raw", "PREROUTING", "filter", -300},
+    };
+    for (const Row& r : rows) {
+        CAPTURE(r.chain);
+        auto base = nft::baseChain(r.table, r.chain);
+        REQUIRE(base);
+        CHECK(base->type == r.type);
+        CHECK(base->priority == r.priority);
     }
 }
 
