@@ -175,6 +175,38 @@ std::optional<Family> ruleFamily(const Rule& rule) {
     return fam;
 }
 
+std::string_view tableFamilyName(TableFamily f) {
+    switch (f) {
+        case TableFamily::Inet: return "inet";
+        case TableFamily::Ip: return "ip";
+        case TableFamily::Ip6: return "ip6";
+    }
+    return "inet";
+}
+
+namespace {
+constexpr std::array<std::pair<LinkKind, std::string_view>, 6> kLinkKinds = {{
+    {LinkKind::Ethernet, "ethernet"},
+    {LinkKind::Loopback, "loopback"},
+    {LinkKind::Veth, "veth"},
+    {LinkKind::Vxlan, "vxlan"},
+    {LinkKind::WireGuard, "wireguard"},
+    {LinkKind::Tunnel, "tunnel"},
+}};
+}  // namespace
+
+std::string_view linkKindName(LinkKind k) {
+    for (const auto& [kind, name] : kLinkKinds)
+        if (kind == k) return name;
+    return "ethernet";
+}
+
+std::optional<LinkKind> linkKindByName(std::string_view n) {
+    for (const auto& [kind, name] : kLinkKinds)
+        if (name == n) return kind;
+    return std::nullopt;
+}
+
 const Interface* Host::findInterface(std::string_view n) const {
     for (const auto& i : interfaces)
         if (i.name == n) return &i;

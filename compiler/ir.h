@@ -394,6 +394,11 @@ std::string protoName(uint8_t proto);
 /// keeping the relative order of otherwise equal keys.
 void sortMatches(std::vector<Match>& matches);
 
+/// The words the .pol language (and the JSON rendering) use for these enums.
+std::string_view tableFamilyName(TableFamily f);
+std::string_view linkKindName(LinkKind k);
+std::optional<LinkKind> linkKindByName(std::string_view name);
+
 /// Whether a rule's addresses restrict it to one family (an inet rule without addresses: none).
 std::optional<Family> ruleFamily(const Rule& rule);
 

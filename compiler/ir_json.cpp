@@ -21,26 +21,8 @@ std::string_view enumName(Family f) { return f == Family::V4 ? "ipv4" : "ipv6"; 
 std::string_view enumName(Direction d) { return d == Direction::Source ? "source" : "destination"; }
 std::string_view enumName(IfaceDirection d) { return d == IfaceDirection::In ? "in" : "out"; }
 
-std::string_view enumName(TableFamily f) {
-    switch (f) {
-        case TableFamily::Inet: return "inet";
-        case TableFamily::Ip: return "ip";
-        case TableFamily::Ip6: return "ip6";
-    }
-    return "inet";
-}
-
-std::string_view enumName(LinkKind k) {
-    switch (k) {
-        case LinkKind::Ethernet: return "ethernet";
-        case LinkKind::Loopback: return "loopback";
-        case LinkKind::Veth: return "veth";
-        case LinkKind::Vxlan: return "vxlan";
-        case LinkKind::WireGuard: return "wireguard";
-        case LinkKind::Tunnel: return "tunnel";
-    }
-    return "ethernet";
-}
+std::string_view enumName(TableFamily f) { return tableFamilyName(f); }
+std::string_view enumName(LinkKind k) { return linkKindName(k); }
 
 std::string_view enumName(ChainPolicy p) {
     switch (p) {

@@ -318,27 +318,6 @@ bool needsTerminator(const Rule& rule) {
 
 std::string indent(int level) { return std::string(static_cast<size_t>(level) * 4, ' '); }
 
-std::string kindWord(LinkKind kind) {
-    switch (kind) {
-        case LinkKind::Ethernet: return "ethernet";
-        case LinkKind::Loopback: return "loopback";
-        case LinkKind::Veth: return "veth";
-        case LinkKind::Vxlan: return "vxlan";
-        case LinkKind::WireGuard: return "wireguard";
-        case LinkKind::Tunnel: return "tunnel";
-    }
-    return "ethernet";
-}
-
-std::string tableFamilyWord(TableFamily f) {
-    switch (f) {
-        case TableFamily::Inet: return "inet";
-        case TableFamily::Ip: return "ip";
-        case TableFamily::Ip6: return "ip6";
-    }
-    return "inet";
-}
-
 void printChain(std::ostream& out, const Chain& chain, int level) {
     out << indent(level) << "chain " << chain.name;
     if (chain.policy != ChainPolicy::None)
@@ -353,7 +332,7 @@ void printChain(std::ostream& out, const Chain& chain, int level) {
 }
 
 void printTable(std::ostream& out, const Table& table, int level) {
-    out << indent(level) << "table " << tableFamilyWord(table.family) << " " << table.name;
+    out << indent(level) << "table " << tableFamilyName(table.family) << " " << table.name;
     if (table.chains.empty()) {
         out << " { }\n";
         return;
@@ -398,7 +377,7 @@ std::string printRule(const Rule& rule) {
 
 std::string printInterface(const Interface& iface) {
     std::vector<std::string> items;
-    if (iface.kind != LinkKind::Ethernet) items.push_back("kind " + kindWord(iface.kind));
+    if (iface.kind != LinkKind::Ethernet) items.push_back("kind " + std::string(linkKindName(iface.kind)));
     if (!iface.addresses.empty()) {
         std::vector<std::string> addrs;
         for (const auto& p : iface.addresses) addrs.push_back(p.str());

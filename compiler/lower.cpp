@@ -145,17 +145,17 @@ private:
             expandFile(std::move(*inner), sub, stack);
             stack.pop_back();
             for (auto& g : sub.globals) out.globals.push_back(std::move(g));
-            for (auto& h : sub.hosts) mergeHost(out, std::move(h), file);
+            for (auto& h : sub.hosts) mergeHost(out, std::move(h));
         }
         for (auto& h : file.hosts) {
             ast::HostDecl expanded = h;
             expanded.items.clear();
             expandItems(h.items, expanded.items, stack);
-            mergeHost(out, std::move(expanded), file);
+            mergeHost(out, std::move(expanded));
         }
     }
 
-    void mergeHost(Unit& out, ast::HostDecl h, const ast::File&) {
+    void mergeHost(Unit& out, ast::HostDecl h) {
         if (h.implicit) {
             for (auto& existing : out.hosts) {
                 if (existing.implicit) {
@@ -200,10 +200,10 @@ private:
 
         Definitions defs;
         for (const auto& g : globals)
-            if (g.kind == "define") define(defs, g, /*shadowOk=*/false);
+            if (g.kind == "define") define(defs, g);
         Definitions hostDefs;
         for (const auto& item : decl.items)
-            if (item.kind == "define") define(hostDefs, item, false);
+            if (item.kind == "define") define(hostDefs, item);
         for (auto& [k, v] : hostDefs) defs[k] = v;
         ValueReader values(defs, diags_);
 
@@ -226,7 +226,7 @@ private:
         return std::move(b.host);
     }
 
-    void define(Definitions& defs, const ast::Item& item, bool) {
+    void define(Definitions& defs, const ast::Item& item) {
         if (auto [it, fresh] = defs.emplace(item.name, &item); !fresh) {
             diags_.report(Code::E102, item.nameSpan, "'" + item.name + "' is defined twice")
                 .notes.push_back({it->second->nameSpan, "first defined here"});
@@ -243,7 +243,7 @@ private:
                     if (auto t = values.routeTable(p.args[0])) b.usedTables.insert(*t);
             }
         }
-        if (item.kind == "app" || item.kind == "tproxy") reserveIntentResources(item, b, values);
+        if (item.kind == "app" || item.kind == "tproxy") reserveIntentResources(item, b);
     }
 
     void link(const ast::Item& item, HostBuilder& b, ValueReader& values) {
@@ -266,25 +266,18 @@ private:
             const ast::Value* arg = p.args.empty() ? nullptr : &p.args[0];
             if (!arg) continue;
             if (p.key == "kind") {
-                static const std::map<std::string, ir::LinkKind, std::less<>> kKinds = {
-                    {"ethernet", ir::LinkKind::Ethernet}, {"loopback", ir::LinkKind::Loopback},
-                    {"veth", ir::LinkKind::Veth},         {"vxlan", ir::LinkKind::Vxlan},
-                    {"wireguard", ir::LinkKind::WireGuard}, {"tunnel", ir::LinkKind::Tunnel}};
                 auto w = values.word(*arg, "kind");
-                auto it = w ? kKinds.find(*w) : kKinds.end();
-                if (w && it == kKinds.end()) {
+                auto kind = w ? ir::linkKindByName(*w) : std::nullopt;
+                if (w && !kind) {
                     diags_.report(Code::E101, arg->span, "unknown interface kind '" + *w + "'")
                         .hint = "use ethernet, loopback, veth, vxlan, wireguard or tunnel";
-                } else if (it != kKinds.end()) {
-                    const bool tunnelKind = it->second == ir::LinkKind::Vxlan ||
-                                            it->second == ir::LinkKind::WireGuard ||
-                                            it->second == ir::LinkKind::Tunnel;
-                    if (tunnelKind != (item.kind == "tunnel")) {
+                } else if (kind) {
+                    if (ir::Interface{.kind = *kind}.isTunnel() != (item.kind == "tunnel")) {
                         diags_.report(Code::E104, arg->span,
                                       item.kind == "tunnel" ? "a tunnel's kind must be vxlan, wireguard or tunnel"
                                                             : "declare '" + *w + "' links with 'tunnel', not 'interface'");
                     } else {
-                        i.kind = it->second;
+                        i.kind = *kind;
                     }
                 }
             } else if (p.key == "address") {
@@ -387,12 +380,17 @@ private:
         return false;
     }
 
+    /// `rule ip6 ...` / `route ip6 ...`: the parser keeps the optional family word as the name.
+    static std::optional<ir::Family> familyWord(const ast::Item& item) {
+        if (item.name == "ip6") return ir::Family::V6;
+        if (item.name == "ip") return ir::Family::V4;
+        return std::nullopt;
+    }
+
     void routingRule(const ast::Item& item, HostBuilder& b, ValueReader& values) {
         ir::RoutingRule r;
         r.span = item.span;
-        std::optional<ir::Family> fam;
-        if (item.name == "ip6") fam = ir::Family::V6;
-        if (item.name == "ip") fam = ir::Family::V4;
+        std::optional<ir::Family> fam = familyWord(item);
         bool priority = false;
         for (const auto& p : item.props) {
             const ast::Value* arg = p.args.empty() ? nullptr : &p.args[0];
@@ -429,9 +427,7 @@ private:
     void route(const ast::Item& item, HostBuilder& b, ValueReader& values) {
         ir::Route r;
         r.span = item.span;
-        std::optional<ir::Family> fam;
-        if (item.name == "ip6") fam = ir::Family::V6;
-        if (item.name == "ip") fam = ir::Family::V4;
+        std::optional<ir::Family> fam = familyWord(item);
         for (const auto& p : item.props) {
             const ast::Value* arg = p.args.empty() ? nullptr : &p.args[0];
             if (p.key == "type local") r.type = ir::Route::Type::Local;

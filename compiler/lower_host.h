@@ -41,6 +41,6 @@ struct HostBuilder {
 /// Lowers app, tproxy, masquerade, forward, forwarding and rp_filter declarations.
 void lowerIntent(const ast::Item& item, HostBuilder& b, ValueReader& values);
 /// Marks and tables named explicitly by intents, so automatic allocation avoids them.
-void reserveIntentResources(const ast::Item& item, HostBuilder& b, ValueReader& values);
+void reserveIntentResources(const ast::Item& item, HostBuilder& b);
 
 }  // namespace policyc

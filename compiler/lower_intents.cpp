@@ -111,6 +111,39 @@ std::optional<uint32_t> explicitMark(const ast::Value* v, ValueReader& values) {
     return static_cast<uint32_t>(*n);
 }
 
+/// The mark, routing table and first rule priority of an intent: as given, or allocated.
+struct RoutingSlot {
+    uint32_t mark = 0;
+    uint32_t table = 0;
+    uint32_t priority = 0;
+};
+
+std::optional<RoutingSlot> routingSlot(const ast::Item& item, HostBuilder& b, ValueReader& values) {
+    RoutingSlot slot;
+    if (const ast::Value* v = propArg(item, "mark")) {
+        auto mark = explicitMark(v, values);
+        if (!mark) return std::nullopt;
+        slot.mark = *mark;
+    } else {
+        slot.mark = b.allocateMark();
+    }
+    if (const ast::Value* t = propArg(item, "table")) {
+        auto table = values.routeTable(*t);
+        if (!table) return std::nullopt;
+        slot.table = *table;
+    } else {
+        slot.table = b.allocateTable();
+    }
+    if (const ast::Value* p = propArg(item, "priority")) {
+        auto n = values.number(*p, 0xffffffff - 10, "priority");
+        if (!n || *n == 0) return std::nullopt;
+        slot.priority = static_cast<uint32_t>(*n);
+    } else {
+        slot.priority = b.allocatePriorityBlock();
+    }
+    return slot;
+}
+
 void addSysctl(HostBuilder& b, ValueReader& values, const std::string& key, const std::string& value,
                SourceSpan span) {
     for (const auto& s : b.host.sysctls) {
@@ -188,25 +221,11 @@ void lowerApp(const ast::Item& item, HostBuilder& b, ValueReader& values) {
         if (w) ipv6Mode = *w;
     }
 
-    auto mark = explicitMark(propArg(item, "mark"), values);
-    if (propArg(item, "mark") && !mark) return;
-    const uint32_t m = mark ? *mark : b.allocateMark();
-    uint32_t table = 0;
-    if (const ast::Value* t = propArg(item, "table")) {
-        auto tt = values.routeTable(*t);
-        if (!tt) return;
-        table = *tt;
-    } else {
-        table = b.allocateTable();
-    }
-    uint32_t prio = 0;
-    if (const ast::Value* p = propArg(item, "priority")) {
-        auto n = values.number(*p, 0xffffffff - 10, "priority");
-        if (!n || *n == 0) return;
-        prio = static_cast<uint32_t>(*n);
-    } else {
-        prio = b.allocatePriorityBlock();
-    }
+    auto slot = routingSlot(item, b, values);
+    if (!slot) return;
+    const uint32_t m = slot->mark;
+    const uint32_t table = slot->table;
+    const uint32_t prio = slot->priority;
 
     const auto v4 = firstAddress(*via, Family::V4);
     const auto v6 = firstAddress(*via, Family::V6);
@@ -297,25 +316,11 @@ void lowerTproxy(const ast::Item& item, HostBuilder& b, ValueReader& values) {
         diags.report(Code::E104, to->span, "tproxy delivers to one local port: to [ADDR]:PORT");
         return;
     }
-    auto mark = explicitMark(propArg(item, "mark"), values);
-    if (propArg(item, "mark") && !mark) return;
-    const uint32_t m = mark ? *mark : b.allocateMark();
-    uint32_t table = 0;
-    if (const ast::Value* t = propArg(item, "table")) {
-        auto tt = values.routeTable(*t);
-        if (!tt) return;
-        table = *tt;
-    } else {
-        table = b.allocateTable();
-    }
-    uint32_t prio = 0;
-    if (const ast::Value* p = propArg(item, "priority")) {
-        auto n = values.number(*p, 0xffffffff - 10, "priority");
-        if (!n || *n == 0) return;
-        prio = static_cast<uint32_t>(*n);
-    } else {
-        prio = b.allocatePriorityBlock();
-    }
+    auto slot = routingSlot(item, b, values);
+    if (!slot) return;
+    const uint32_t m = slot->mark;
+    const uint32_t table = slot->table;
+    const uint32_t prio = slot->priority;
 
     std::vector<Family> families;
     if (spec->first) {
@@ -444,12 +449,11 @@ void lowerRpFilter(const ast::Item& item, HostBuilder& b, ValueReader& values) {
 
 }  // namespace
 
-void reserveIntentResources(const ast::Item& item, HostBuilder& b, ValueReader& values) {
+void reserveIntentResources(const ast::Item& item, HostBuilder& b) {
     // Errors are reported when the intent itself is lowered; this pass only looks.
     Diagnostics scratch;
     static const Definitions kNoDefinitions;
     ValueReader quiet(kNoDefinitions, scratch);
-    (void)values;
     for (const auto& p : item.props) {
         if (p.args.empty() || p.args[0].kind != ast::Value::Kind::Atom) continue;
         if (p.key == "mark") {

@@ -8,3 +8,45 @@ require_netns() {
     fi
     ip netns del "$probe"
 }
+
+# usage: write_fixtures SCRIPT UNIT_TEST_BINARY TEST_CASE_PATTERN
+# The fixture runners' common start: checks the binary and root, makes $tmp (removed on exit)
+# and has the unit test binary write its fixture renderings there (POLICYC_ORACLE_DIR).
+write_fixtures() {
+    if [ -z "$2" ] || [ ! -x "$2" ]; then
+        echo "usage: $1 UNIT_TEST_BINARY" >&2
+        exit 2
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "$1: skipped: needs root for scratch network namespaces" >&2
+        exit 77
+    fi
+    tmp=$(mktemp -d) || exit 2
+    trap 'rm -rf "$tmp"' EXIT
+    trap 'exit 2' HUP INT TERM
+    if ! POLICYC_ORACLE_DIR="$tmp" "$2" -tc="$3" >"$tmp/unit.log" 2>&1; then
+        cat "$tmp/unit.log" >&2
+        exit 1
+    fi
+}
+
+# usage: nft_oracle_with_cgroups ORACLE FILE
+# nft 1.0.6 resolves `socket cgroupv2 level N "path"` to the inode of /sys/fs/cgroup/path when it
+# loads and back when it lists. This machine mounts cgroup2 at /sys/fs/cgroup/unified, so such a
+# rendering runs in private mount and network namespaces whose /sys/fs/cgroup is a tmpfs holding
+# the directories the file names: that proves the spelling and the path round trip, not the
+# cgroup's kernel semantics. (`ip netns exec` would remount /sys, hence unshare and
+# NFT_ORACLE_CURRENT_NETNS.)
+nft_oracle_with_cgroups() {
+    if ! command -v unshare >/dev/null 2>&1; then
+        echo "skipped: $2: no unshare(1) for private mount and network namespaces"
+        return 77
+    fi
+    dirs=$(grep -o 'socket cgroupv2 level [0-9]* \(!= \)\?"[^"]*"' "$2" | sed 's/.*"\(.*\)"/\1/' | sort -u)
+    # shellcheck disable=SC2016  # $0, $1 and $@ belong to the inner shell
+    NFT_ORACLE_CURRENT_NETNS=1 unshare -m -n --propagation private sh -c '
+        oracle=$0 file=$1; shift
+        mount -t tmpfs policyc-cgroup-stand-in /sys/fs/cgroup || exit 77
+        for d in "$@"; do mkdir -p "/sys/fs/cgroup/$d" || exit 77; done
+        exec "$oracle" "$file"' "$1" "$2" $dirs
+}

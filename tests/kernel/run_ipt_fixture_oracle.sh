@@ -7,27 +7,9 @@
 # Exit: 0 all equal, 1 some differ or failed to load, 77 cannot run here (not root, no netns).
 set -u
 
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-    echo "usage: $0 UNIT_TEST_BINARY" >&2
-    exit 2
-fi
-unit=$1
 here=$(cd "$(dirname "$0")" && pwd)
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "run_ipt_fixture_oracle: skipped: needs root for scratch network namespaces" >&2
-    exit 77
-fi
-
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 2' HUP INT TERM
-
-if ! POLICYC_ORACLE_DIR="$tmp" "$unit" -tc='iptables text: write fixture renderings*' \
-    >"$tmp/unit.log" 2>&1; then
-    cat "$tmp/unit.log" >&2
-    exit 1
-fi
+. "$here/netns_lib.sh"
+write_fixtures run_ipt_fixture_oracle "${1:-}" 'iptables text: write fixture renderings*'
 
 status=0
 count=0

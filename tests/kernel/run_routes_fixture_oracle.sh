@@ -2,44 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Kernel test kernel/routes_text_oracle: has the unit test binary write every routes_text fixture
 # (NAME.routes for IPv4, NAME.routes6 for IPv6, NAME.ifaces, NAME.sysctl), loads each rendering
-# with routes_oracle.py (-6 for NAME.routes6) and checks each sysctl rendering with `sysctl -p` in
-# a scratch network namespace (it echoes what it set).
+# with routes_oracle.py (-6 for NAME.routes6) and each sysctl rendering with sysctl_oracle.sh.
 # usage: run_routes_fixture_oracle.sh UNIT_TEST_BINARY
 # Exit: 0 all equal, 1 some differ or failed to load, 77 cannot run here (not root, no netns).
 set -u
 
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-    echo "usage: $0 UNIT_TEST_BINARY" >&2
-    exit 2
-fi
-unit=$1
 here=$(cd "$(dirname "$0")" && pwd)
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "run_routes_fixture_oracle: skipped: needs root for scratch network namespaces" >&2
-    exit 77
-fi
+. "$here/netns_lib.sh"
+write_fixtures run_routes_fixture_oracle "${1:-}" 'routes_text: write fixtures*'
 for tool in ip python3 sysctl; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "run_routes_fixture_oracle: skipped: $tool not installed" >&2
         exit 77
     fi
 done
-
-tmp=$(mktemp -d) || exit 2
-ns="pcx-rt-sysctl-$$"
-cleanup() {
-    ip netns del "$ns" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 2' HUP INT TERM
-
-if ! POLICYC_ORACLE_DIR="$tmp" "$unit" -tc='routes_text: write fixtures*' >"$tmp/unit.log" 2>&1
-then
-    cat "$tmp/unit.log" >&2
-    exit 1
-fi
 
 status=0
 count=0
@@ -72,24 +48,14 @@ for family in "routes" "routes6 -6"; do
     fi
 done
 
-if ! ip netns add "$ns" 2>"$tmp/netns.err"; then
-    cat "$tmp/netns.err" >&2
-    exit 77
-fi
 for sysctl in "$tmp"/*.sysctl; do
-    name=$(basename "$sysctl" .sysctl)
     [ -s "$sysctl" ] || continue
-    # Interface-scoped keys (net.ipv4.conf.IFACE.*) need the interface.
-    while IFS='=' read -r ifname _; do
-        [ "$ifname" = lo ] || ip -n "$ns" link add "$ifname" type veth peer name "pcxs-$count" \
-            2>/dev/null
-        count=$((count + 1))
-    done <"$tmp/$name.ifaces"
-    if ip netns exec "$ns" sysctl -p "$sysctl" >"$tmp/listed" 2>"$tmp/sysctl.err" &&
-        diff -u "$sysctl" "$tmp/listed"; then
+    name=$(basename "$sysctl" .sysctl)
+    # One NAME=ADDR/LEN,... word per line: word splitting is intended here.
+    # shellcheck disable=SC2046
+    if "$here/sysctl_oracle.sh" "$sysctl" $(cat "$tmp/$name.ifaces"); then
         echo "ok: $name.sysctl"
     else
-        cat "$tmp/sysctl.err"
         echo "FAIL: $name.sysctl"
         status=1
     fi

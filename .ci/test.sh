@@ -4,8 +4,8 @@
 # the machine has no root or no namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/install-deps
-bash .ci/build
+bash .ci/install-deps.sh
+bash .ci/build.sh
 cd build
 # serial: iptables-legacy-restore takes the global /run/xtables.lock even inside a netns
 ctest --output-on-failure
