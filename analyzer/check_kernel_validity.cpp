@@ -30,15 +30,20 @@ std::optional<Allowed> targetRule(const ir::Target& t) {
     return std::visit(
         [](const auto& v) -> std::optional<Allowed> {
             using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, ir::Tproxy>) return Allowed{"TPROXY", {"mangle"}, {"PREROUTING"}};
+            if constexpr (std::is_same_v<T, ir::Tproxy>)
+                return Allowed{"TPROXY", {"mangle"}, {"PREROUTING"}};
             if constexpr (std::is_same_v<T, ir::Nat>) {
-                if (v.kind == ir::Nat::Kind::Snat) return Allowed{"SNAT", {"nat"}, {"POSTROUTING", "INPUT"}};
+                if (v.kind == ir::Nat::Kind::Snat)
+                    return Allowed{"SNAT", {"nat"}, {"POSTROUTING", "INPUT"}};
                 return Allowed{"DNAT", {"nat"}, {"PREROUTING", "OUTPUT"}};
             }
-            if constexpr (std::is_same_v<T, ir::Masquerade>) return Allowed{"MASQUERADE", {"nat"}, {"POSTROUTING"}};
-            if constexpr (std::is_same_v<T, ir::Redirect>) return Allowed{"REDIRECT", {"nat"}, {"PREROUTING", "OUTPUT"}};
+            if constexpr (std::is_same_v<T, ir::Masquerade>)
+                return Allowed{"MASQUERADE", {"nat"}, {"POSTROUTING"}};
+            if constexpr (std::is_same_v<T, ir::Redirect>)
+                return Allowed{"REDIRECT", {"nat"}, {"PREROUTING", "OUTPUT"}};
             if constexpr (std::is_same_v<T, ir::Notrack>) return Allowed{"notrack", {"raw"}, {}};
-            if constexpr (std::is_same_v<T, ir::Reject>) return Allowed{"REJECT", {}, {"INPUT", "FORWARD", "OUTPUT"}};
+            if constexpr (std::is_same_v<T, ir::Reject>)
+                return Allowed{"REJECT", {}, {"INPUT", "FORWARD", "OUTPUT"}};
             return std::nullopt;
         },
         t);
@@ -49,13 +54,20 @@ std::optional<Allowed> matchRule(const ir::Match& m) {
         [](const auto& v) -> std::optional<Allowed> {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, ir::IfaceMatch>) {
-                if (v.dir == ir::IfaceDirection::In) return Allowed{"an input interface (iif)", {}, {"PREROUTING", "INPUT", "FORWARD"}};
-                return Allowed{"an output interface (oif)", {}, {"FORWARD", "OUTPUT", "POSTROUTING"}};
+                if (v.dir == ir::IfaceDirection::In)
+                    return Allowed{
+                        "an input interface (iif)", {}, {"PREROUTING", "INPUT", "FORWARD"}};
+                return Allowed{
+                    "an output interface (oif)", {}, {"FORWARD", "OUTPUT", "POSTROUTING"}};
             }
-            if constexpr (std::is_same_v<T, ir::OwnerMatch>) return Allowed{"a socket owner match", {}, {"OUTPUT", "POSTROUTING"}};
-            if constexpr (std::is_same_v<T, ir::CgroupMatch>) return Allowed{"a cgroup match", {}, {"OUTPUT", "POSTROUTING", "INPUT"}};
-            if constexpr (std::is_same_v<T, ir::SocketMatch>) return Allowed{"a socket match", {}, {"PREROUTING", "INPUT"}};
-            if constexpr (std::is_same_v<T, ir::MacMatch>) return Allowed{"a MAC source match", {}, {"PREROUTING", "INPUT", "FORWARD"}};
+            if constexpr (std::is_same_v<T, ir::OwnerMatch>)
+                return Allowed{"a socket owner match", {}, {"OUTPUT", "POSTROUTING"}};
+            if constexpr (std::is_same_v<T, ir::CgroupMatch>)
+                return Allowed{"a cgroup match", {}, {"OUTPUT", "POSTROUTING", "INPUT"}};
+            if constexpr (std::is_same_v<T, ir::SocketMatch>)
+                return Allowed{"a socket match", {}, {"PREROUTING", "INPUT"}};
+            if constexpr (std::is_same_v<T, ir::MacMatch>)
+                return Allowed{"a MAC source match", {}, {"PREROUTING", "INPUT", "FORWARD"}};
             return std::nullopt;
         },
         m);
@@ -72,7 +84,7 @@ std::string join(const std::vector<std::string_view>& v) {
 }
 
 class TableChecker {
-public:
+  public:
     TableChecker(const ir::Table& t, Diagnostics& d) : table_(t), diags_(d) {
         for (const auto& c : t.chains) chains_[c.name] = &c;
     }
@@ -85,15 +97,17 @@ public:
         for (const auto& c : table_.chains) {
             const bool builtin = ir::isBuiltinChain(table_.name, c.name);
             if (!builtin && reach_[c.name].empty() && !inLoop_.count(c.name)) {
-                diags_.report(Code::W004, c.span, "chain '" + c.name + "' in table '" + table_.name +
-                                                      "' is never jumped to")
+                diags_
+                    .report(
+                        Code::W004, c.span,
+                        "chain '" + c.name + "' in table '" + table_.name + "' is never jumped to")
                     .hint = "jump to it from a built-in chain, or remove it";
             }
             checkRules(c);
         }
     }
 
-private:
+  private:
     void findLoops() {
         std::map<std::string, int> state;  // 0 new, 1 on stack, 2 done
         std::vector<std::string> path;
@@ -111,7 +125,9 @@ private:
                         inLoop_.insert(*it);
                     }
                     cycle += "'" + *t + "'";
-                    diags_.report(Code::E203, r.span, "chains jump to each other in a cycle: " + cycle)
+                    diags_
+                        .report(Code::E203, r.span,
+                                "chains jump to each other in a cycle: " + cycle)
                         .hint = "the kernel refuses the whole table; break the cycle";
                 } else if (state[*t] == 0) {
                     dfs(*chains_.at(*t));
@@ -137,16 +153,19 @@ private:
         for (const auto& r : c.rules) {
             auto check = [&](const Allowed& a) {
                 if (!contains(a.tables, table_.name)) {
-                    diags_.report(Code::E201, r.span,
-                                  std::string(a.what) + " is not allowed in table '" + table_.name + "'")
+                    diags_
+                        .report(
+                            Code::E201, r.span,
+                            std::string(a.what) + " is not allowed in table '" + table_.name + "'")
                         .hint = "use it in table " + join(a.tables);
                     return;
                 }
                 for (const auto& hook : hooks) {
                     if (contains(a.hooks, hook)) continue;
-                    auto& d = diags_.report(Code::E201, r.span,
-                                            std::string(a.what) + " is not allowed in " + table_.name + " " + hook +
-                                                (hook == c.name ? "" : " (reached from '" + c.name + "')"));
+                    auto& d = diags_.report(
+                        Code::E201, r.span,
+                        std::string(a.what) + " is not allowed in " + table_.name + " " + hook +
+                            (hook == c.name ? "" : " (reached from '" + c.name + "')"));
                     d.hint = "the kernel accepts it only in " + join(a.hooks);
                     return;
                 }

@@ -14,15 +14,15 @@ namespace policyc::ast {
 /// A value as written. The resolver decides what it means for the field it stands in.
 struct Value {
     enum class Kind : uint8_t {
-        Atom,         // one token
-        Range,        // parts: [first, last]            a-b
-        Slash,        // parts: [left, right]            10.0.0.0/24, 0x1/0xff, 5/minute
-        AddrPort,     // parts: [addr (Atom|Range), port (Atom|Range)]   10.0.0.3:1000
-        PortOnly,     // parts: [port (Atom|Range)]      :8000
-        Set,          // parts: the elements            { a, b }
+        Atom,      // one token
+        Range,     // parts: [first, last]            a-b
+        Slash,     // parts: [left, right]            10.0.0.0/24, 0x1/0xff, 5/minute
+        AddrPort,  // parts: [addr (Atom|Range), port (Atom|Range)]   10.0.0.3:1000
+        PortOnly,  // parts: [port (Atom|Range)]      :8000
+        Set,       // parts: the elements            { a, b }
     } kind = Kind::Atom;
     enum class AtomKind : uint8_t { Number, Ipv4, Addr6, String, Var, Name } atom = AtomKind::Name;
-    std::string text;  // Atom: the token text, strings unquoted and unescaped
+    std::string text;        // Atom: the token text, strings unquoted and unescaped
     bool bracketed = false;  // AddrPort written as [v6]:port
     std::vector<Value> parts;
     SourceSpan span;

@@ -10,9 +10,12 @@ namespace policyc {
 
 std::string_view severityName(Severity s) {
     switch (s) {
-        case Severity::Note: return "note";
-        case Severity::Warning: return "warning";
-        case Severity::Error: return "error";
+        case Severity::Note:
+            return "note";
+        case Severity::Warning:
+            return "warning";
+        case Severity::Error:
+            return "error";
     }
     return "error";
 }
@@ -49,8 +52,8 @@ Diagnostic& Diagnostics::report(Code code, SourceSpan span, std::string message)
 bool Diagnostics::hasErrors() const { return count(Severity::Error) > 0; }
 
 size_t Diagnostics::count(Severity s) const {
-    return static_cast<size_t>(
-        std::count_if(items_.begin(), items_.end(), [s](const auto& d) { return d.severity == s; }));
+    return static_cast<size_t>(std::count_if(items_.begin(), items_.end(),
+                                             [s](const auto& d) { return d.severity == s; }));
 }
 
 namespace {

@@ -57,7 +57,7 @@ struct Diagnostic {
 };
 
 class Diagnostics {
-public:
+  public:
     /// Records a diagnostic with the code's default severity; chain `.note()`/`.hint` on it.
     Diagnostic& report(Code code, SourceSpan span, std::string message);
     bool hasErrors() const;
@@ -69,7 +69,7 @@ public:
     /// Set on every diagnostic reported from now on (lint of a multi-host file).
     void setHost(std::string host) { host_ = std::move(host); }
 
-private:
+  private:
     std::vector<Diagnostic> items_;
     std::string host_;
 };

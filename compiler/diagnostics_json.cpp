@@ -5,9 +5,8 @@
 #include <cctype>
 #include <cstdint>
 #include <iomanip>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "compiler/diagnostics.h"
 
@@ -33,9 +32,8 @@ void putPosition(Json& j, const SourceSpan& span, const SourceManager& sources) 
 }
 
 Json findingJson(const Diagnostic& d, const SourceManager& sources) {
-    Json j = {{"code", codeName(d.code)},
-              {"severity", severityName(d.severity)},
-              {"message", d.message}};
+    Json j = {
+        {"code", codeName(d.code)}, {"severity", severityName(d.severity)}, {"message", d.message}};
     putPosition(j, d.span, sources);
     if (d.location) {
         if (!d.location->table.empty()) j["table"] = d.location->table;
@@ -69,13 +67,13 @@ std::string fileUri(std::string_view path) {
     std::ostringstream out;
     if (!path.empty() && path.front() == '/') out << "file://";
     for (const unsigned char c : path) {
-        const bool plain = std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' ||
-                           c == '~' || c == '/';
+        const bool plain =
+            std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
         if (plain && c < 0x80)
             out << c;
         else
-            out << '%' << std::uppercase << std::hex << std::setw(2) << std::setfill('0')
-                << int{c} << std::nouppercase << std::dec;
+            out << '%' << std::uppercase << std::hex << std::setw(2) << std::setfill('0') << int{c}
+                << std::nouppercase << std::dec;
     }
     return out.str();
 }
@@ -122,8 +120,8 @@ Json primaryLocation(const Diagnostic& d, const SourceManager& sources) {
     if (d.span.valid()) location["physicalLocation"] = physicalLocation(d.span, sources);
     if (d.location) {
         Json logical = Json::object();
-        logical["name"] = d.location->rule ? "#" + std::to_string(d.location->rule)
-                                           : d.location->chain;
+        logical["name"] =
+            d.location->rule ? "#" + std::to_string(d.location->rule) : d.location->chain;
         logical["fullyQualifiedName"] = ruleLocationName(*d.location);
         location["logicalLocations"] = Json::array();
         location["logicalLocations"].push_back(std::move(logical));

@@ -104,8 +104,8 @@ bool isKnownTable(std::string_view table) { return !builtinChains(table).empty()
 namespace {
 // The names iptables-save prints (from /etc/protocols as iptables 1.8.9 knows them).
 const std::vector<std::pair<std::string_view, uint8_t>> kProtocols = {
-    {"icmp", 1}, {"igmp", 2},  {"tcp", 6},   {"udp", 17},       {"ipv6", 41}, {"gre", 47},
-    {"esp", 50}, {"ah", 51},   {"ipv6-icmp", 58}, {"sctp", 132}, {"udplite", 136},
+    {"icmp", 1}, {"igmp", 2}, {"tcp", 6},        {"udp", 17},   {"ipv6", 41},     {"gre", 47},
+    {"esp", 50}, {"ah", 51},  {"ipv6-icmp", 58}, {"sctp", 132}, {"udplite", 136},
 };
 }  // namespace
 
@@ -153,7 +153,8 @@ std::optional<Family> ruleFamily(const Rule& rule) {
     std::optional<Family> fam;
     auto note = [&](Family f) { fam = f; };
     for (const Match& m : rule.matches) {
-        if (auto* a = std::get_if<AddrMatch>(&m); a && !a->items.empty()) note(familyOf(a->items[0]));
+        if (auto* a = std::get_if<AddrMatch>(&m); a && !a->items.empty())
+            note(familyOf(a->items[0]));
         if (auto* i = std::get_if<IcmpMatch>(&m)) note(i->family);
         // xt_addrtype refuses these types for IPv6 (no broadcast; blackhole and up are v4 only)
         if (auto* t = std::get_if<AddrTypeMatch>(&m);
@@ -170,16 +171,21 @@ std::optional<Family> ruleFamily(const Rule& rule) {
     if (auto* t = std::get_if<Tproxy>(&rule.target)) note(t->family);
     // A family-specific reject type (icmp6-adm-prohibited) is how a rule without addresses in
     // an inet table targets one family, e.g. the IPv6 block of a per-application policy.
-    if (auto* r = std::get_if<Reject>(&rule.target); r && r->with.starts_with("icmp6-")) note(Family::V6);
-    if (auto* r = std::get_if<Reject>(&rule.target); r && r->with.starts_with("icmp-")) note(Family::V4);
+    if (auto* r = std::get_if<Reject>(&rule.target); r && r->with.starts_with("icmp6-"))
+        note(Family::V6);
+    if (auto* r = std::get_if<Reject>(&rule.target); r && r->with.starts_with("icmp-"))
+        note(Family::V4);
     return fam;
 }
 
 std::string_view tableFamilyName(TableFamily f) {
     switch (f) {
-        case TableFamily::Inet: return "inet";
-        case TableFamily::Ip: return "ip";
-        case TableFamily::Ip6: return "ip6";
+        case TableFamily::Inet:
+            return "inet";
+        case TableFamily::Ip:
+            return "ip";
+        case TableFamily::Ip6:
+            return "ip6";
     }
     return "inet";
 }

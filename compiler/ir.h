@@ -278,7 +278,8 @@ enum class ChainPolicy : uint8_t { None, Accept, Drop };
 
 struct Chain {
     std::string name;  // built-in chains use the iptables name: INPUT, OUTPUT, PREROUTING ...
-    ChainPolicy policy = ChainPolicy::None;  // only built-in chains have one (None = default ACCEPT)
+    ChainPolicy policy =
+        ChainPolicy::None;  // only built-in chains have one (None = default ACCEPT)
     std::vector<Rule> rules;
     SourceSpan span;
     bool operator==(const Chain&) const = default;
@@ -309,14 +310,25 @@ struct RoutingRule {
     std::optional<NumRange> uidrange;
     std::optional<Prefix> from;
     std::optional<Prefix> to;
-    enum class Action : uint8_t { Lookup, Blackhole, Unreachable, Prohibit } action = Action::Lookup;
+    enum class Action : uint8_t {
+        Lookup,
+        Blackhole,
+        Unreachable,
+        Prohibit
+    } action = Action::Lookup;
     uint32_t table = kTableMain;
     SourceSpan span;
     bool operator==(const RoutingRule&) const = default;
 };
 
 struct Route {
-    enum class Type : uint8_t { Unicast, Local, Blackhole, Unreachable, Prohibit } type = Type::Unicast;
+    enum class Type : uint8_t {
+        Unicast,
+        Local,
+        Blackhole,
+        Unreachable,
+        Prohibit
+    } type = Type::Unicast;
     uint32_t table = kTableMain;
     Prefix dst;  // 0.0.0.0/0 or ::/0 for "default"
     std::optional<IpAddr> via;
@@ -339,6 +351,10 @@ struct Sysctl {
 // Hosts
 
 enum class LinkKind : uint8_t { Ethernet, Loopback, Veth, Vxlan, WireGuard, Tunnel };
+/// Tunnels encapsulate: their outer packets are sent by the kernel on the sender's behalf.
+constexpr bool isTunnelKind(LinkKind k) {
+    return k == LinkKind::Vxlan || k == LinkKind::WireGuard || k == LinkKind::Tunnel;
+}
 
 /// An interface the policy refers to. Tunnels carry what the analyzer needs to know about their
 /// encapsulated packets (scenario S4): the underlay endpoints, the port and the tunnel's own mark.

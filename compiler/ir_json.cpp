@@ -26,30 +26,42 @@ std::string_view enumName(LinkKind k) { return linkKindName(k); }
 
 std::string_view enumName(ChainPolicy p) {
     switch (p) {
-        case ChainPolicy::None: return "none";
-        case ChainPolicy::Accept: return "accept";
-        case ChainPolicy::Drop: return "drop";
+        case ChainPolicy::None:
+            return "none";
+        case ChainPolicy::Accept:
+            return "accept";
+        case ChainPolicy::Drop:
+            return "drop";
     }
     return "none";
 }
 
 std::string_view enumName(RoutingRule::Action a) {
     switch (a) {
-        case RoutingRule::Action::Lookup: return "lookup";
-        case RoutingRule::Action::Blackhole: return "blackhole";
-        case RoutingRule::Action::Unreachable: return "unreachable";
-        case RoutingRule::Action::Prohibit: return "prohibit";
+        case RoutingRule::Action::Lookup:
+            return "lookup";
+        case RoutingRule::Action::Blackhole:
+            return "blackhole";
+        case RoutingRule::Action::Unreachable:
+            return "unreachable";
+        case RoutingRule::Action::Prohibit:
+            return "prohibit";
     }
     return "lookup";
 }
 
 std::string_view enumName(Route::Type t) {
     switch (t) {
-        case Route::Type::Unicast: return "unicast";
-        case Route::Type::Local: return "local";
-        case Route::Type::Blackhole: return "blackhole";
-        case Route::Type::Unreachable: return "unreachable";
-        case Route::Type::Prohibit: return "prohibit";
+        case Route::Type::Unicast:
+            return "unicast";
+        case Route::Type::Local:
+            return "local";
+        case Route::Type::Blackhole:
+            return "blackhole";
+        case Route::Type::Unreachable:
+            return "unreachable";
+        case Route::Type::Prohibit:
+            return "prohibit";
     }
     return "unicast";
 }
@@ -59,9 +71,12 @@ std::string_view enumName(Nat::Kind k) { return k == Nat::Kind::Snat ? "snat" : 
 
 std::string_view enumName(Connmark::Op op) {
     switch (op) {
-        case Connmark::Op::Set: return "set";
-        case Connmark::Op::Save: return "save";
-        case Connmark::Op::Restore: return "restore";
+        case Connmark::Op::Set:
+            return "set";
+        case Connmark::Op::Save:
+            return "save";
+        case Connmark::Op::Restore:
+            return "restore";
     }
     return "set";
 }
@@ -98,8 +113,11 @@ std::string macText(const std::array<uint8_t, 6>& mac) {
 
 std::vector<std::string> ctStateNames(uint8_t states) {
     static constexpr std::pair<uint8_t, std::string_view> kStates[] = {
-        {kCtInvalid, "invalid"}, {kCtNew, "new"}, {kCtEstablished, "established"},
-        {kCtRelated, "related"}, {kCtUntracked, "untracked"}};
+        {kCtInvalid, "invalid"},
+        {kCtNew, "new"},
+        {kCtEstablished, "established"},
+        {kCtRelated, "related"},
+        {kCtUntracked, "untracked"}};
     std::vector<std::string> out;
     for (const auto& [bit, name] : kStates)
         if (states & bit) out.emplace_back(name);
@@ -131,20 +149,17 @@ json matchJson(const ProtoMatch& m) {
 json matchJson(const AddrMatch& m) {
     json items = json::array();
     for (const auto& item : m.items) items.push_back(addrItemText(item));
-    return {{"match", "addr"}, {"dir", enumName(m.dir)}, {"negated", m.negated},
-            {"items", items}};
+    return {{"match", "addr"}, {"dir", enumName(m.dir)}, {"negated", m.negated}, {"items", items}};
 }
 
 json matchJson(const PortMatch& m) {
     json ports = json::array();
     for (const auto& r : m.ports) ports.push_back(rangeText(r));
-    return {{"match", "port"}, {"dir", enumName(m.dir)}, {"negated", m.negated},
-            {"ports", ports}};
+    return {{"match", "port"}, {"dir", enumName(m.dir)}, {"negated", m.negated}, {"ports", ports}};
 }
 
 json matchJson(const IfaceMatch& m) {
-    return {{"match", "iface"}, {"dir", enumName(m.dir)}, {"negated", m.negated},
-            {"name", m.name}};
+    return {{"match", "iface"}, {"dir", enumName(m.dir)}, {"negated", m.negated}, {"name", m.name}};
 }
 
 json matchJson(const CtStateMatch& m) {
@@ -160,7 +175,9 @@ json matchJson(const ConnmarkMatch& m) {
 }
 
 json matchJson(const OwnerMatch& m) {
-    return {{"match", "owner"}, {"kind", enumName(m.kind)}, {"negated", m.negated},
+    return {{"match", "owner"},
+            {"kind", enumName(m.kind)},
+            {"negated", m.negated},
             {"ids", rangeText(m.ids)}};
 }
 
@@ -173,15 +190,17 @@ json matchJson(const SocketMatch& m) {
 }
 
 json matchJson(const IcmpMatch& m) {
-    json j = {{"match", "icmp"}, {"family", enumName(m.family)}, {"negated", m.negated},
+    json j = {{"match", "icmp"},
+              {"family", enumName(m.family)},
+              {"negated", m.negated},
               {"type", m.type}};
     putOptional(j, "code", m.code, asIs);
     return j;
 }
 
 json matchJson(const AddrTypeMatch& m) {
-    return {{"match", "addrtype"}, {"dir", enumName(m.dir)}, {"negated", m.negated},
-            {"type", m.type}};
+    return {
+        {"match", "addrtype"}, {"dir", enumName(m.dir)}, {"negated", m.negated}, {"type", m.type}};
 }
 
 json matchJson(const LimitMatch& m) {
@@ -247,7 +266,9 @@ json targetJson(const Redirect& t) {
 }
 
 json targetJson(const Tproxy& t) {
-    json j = {{"target", "tproxy"}, {"family", enumName(t.family)}, {"port", t.port},
+    json j = {{"target", "tproxy"},
+              {"family", enumName(t.family)},
+              {"port", t.port},
               {"mark", markText(t.mark)}};
     putOptional(j, "addr", t.addr, asString);
     return j;
@@ -297,7 +318,9 @@ json interfaceJson(const Interface& i, const SourceManager& sources) {
 }
 
 json routingRuleJson(const RoutingRule& r, const SourceManager& sources) {
-    json j = {{"family", enumName(r.family)}, {"priority", r.priority}, {"invert", r.invert},
+    json j = {{"family", enumName(r.family)},
+              {"priority", r.priority},
+              {"invert", r.invert},
               {"action", enumName(r.action)}};
     putOptional(j, "fwmark", r.fwmark, markText);
     putOptional(j, "iif", r.iif, asIs);
@@ -311,7 +334,9 @@ json routingRuleJson(const RoutingRule& r, const SourceManager& sources) {
 }
 
 json routeJson(const Route& r, const SourceManager& sources) {
-    json j = {{"family", enumName(r.family())}, {"type", enumName(r.type)}, {"table", r.table},
+    json j = {{"family", enumName(r.family())},
+              {"type", enumName(r.type)},
+              {"table", r.table},
               {"dst", r.dst.str()}};
     putOptional(j, "via", r.via, asString);
     putOptional(j, "dev", r.dev, asIs);

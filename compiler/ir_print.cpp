@@ -26,8 +26,8 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 // Words and values
 
 bool isIdChar(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '+' || c == '*';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '+' || c == '*';
 }
 
 /// Whether `s` lexes as one ID token: [a-zA-Z_] [a-zA-Z0-9_.+*]* ( '-' [a-zA-Z0-9_.+*]+ )*.
@@ -111,7 +111,11 @@ std::string dirWord(Direction d) { return d == Direction::Source ? "saddr" : "da
 
 std::string protoWord(uint8_t proto) {
     static const std::array<std::pair<uint8_t, std::string_view>, 5> kNames = {{
-        {6, "tcp"}, {17, "udp"}, {1, "icmp"}, {58, "icmpv6"}, {132, "sctp"},
+        {6, "tcp"},
+        {17, "udp"},
+        {1, "icmp"},
+        {58, "icmpv6"},
+        {132, "sctp"},
     }};
     for (const auto& [number, name] : kNames)
         if (number == proto) return std::string(name);
@@ -122,10 +126,14 @@ bool isPortProto(uint8_t proto) { return proto == 6 || proto == 17 || proto == 1
 
 std::string tableRef(uint32_t table) {
     switch (table) {
-        case kTableMain: return "main";
-        case kTableLocal: return "local";
-        case kTableDefault: return "default";
-        default: return std::to_string(table);
+        case kTableMain:
+            return "main";
+        case kTableLocal:
+            return "local";
+        case kTableDefault:
+            return "default";
+        default:
+            return std::to_string(table);
     }
 }
 
@@ -190,8 +198,7 @@ std::string matchText(const Match& match, const PrintContext& ctx) {
                 std::vector<std::string> items;
                 for (const auto& item : m.items) items.push_back(addrItemText(item));
                 const Family f = m.items.empty() ? Family::V4 : familyOf(m.items.front());
-                return familyWord(f) + " " + dirWord(m.dir) + " " + neg(m.negated) +
-                       setText(items);
+                return familyWord(f) + " " + dirWord(m.dir) + " " + neg(m.negated) + setText(items);
             },
             [&ctx](const PortMatch& m) {
                 std::vector<std::string> ports;
@@ -207,9 +214,7 @@ std::string matchText(const Match& match, const PrintContext& ctx) {
                 return "ct state " + neg(m.negated) + ctStateText(m.states);
             },
             [](const MarkMatch& m) { return "mark " + neg(m.negated) + markText(m.mark); },
-            [](const ConnmarkMatch& m) {
-                return "ct mark " + neg(m.negated) + markText(m.mark);
-            },
+            [](const ConnmarkMatch& m) { return "ct mark " + neg(m.negated) + markText(m.mark); },
             [](const OwnerMatch& m) {
                 const char* word = m.kind == OwnerMatch::Kind::Uid ? "user " : "group ";
                 return word + neg(m.negated) + rangeText(m.ids);
@@ -251,7 +256,8 @@ std::string endpointText(const std::optional<IpAddr>& first, const std::optional
 
 std::string connmarkText(const Connmark& c) {
     switch (c.op) {
-        case Connmark::Op::Set: return "ct mark set " + markText(c.mark);
+        case Connmark::Op::Set:
+            return "ct mark set " + markText(c.mark);
         case Connmark::Op::Save:
         case Connmark::Op::Restore: {
             std::string out = c.op == Connmark::Op::Save ? "ct mark save" : "ct mark restore";
@@ -377,7 +383,8 @@ std::string printRule(const Rule& rule) {
 
 std::string printInterface(const Interface& iface) {
     std::vector<std::string> items;
-    if (iface.kind != LinkKind::Ethernet) items.push_back("kind " + std::string(linkKindName(iface.kind)));
+    if (iface.kind != LinkKind::Ethernet)
+        items.push_back("kind " + std::string(linkKindName(iface.kind)));
     if (!iface.addresses.empty()) {
         std::vector<std::string> addrs;
         for (const auto& p : iface.addresses) addrs.push_back(p.str());
@@ -408,17 +415,25 @@ std::string printRoutingRule(const RoutingRule& r) {
     if (r.from) parts.push_back("from " + prefixText(*r.from));
     if (r.to) parts.push_back("to " + prefixText(*r.to));
     switch (r.action) {
-        case RoutingRule::Action::Lookup: parts.push_back("lookup " + tableRef(r.table)); break;
-        case RoutingRule::Action::Blackhole: parts.push_back("blackhole"); break;
-        case RoutingRule::Action::Unreachable: parts.push_back("unreachable"); break;
-        case RoutingRule::Action::Prohibit: parts.push_back("prohibit"); break;
+        case RoutingRule::Action::Lookup:
+            parts.push_back("lookup " + tableRef(r.table));
+            break;
+        case RoutingRule::Action::Blackhole:
+            parts.push_back("blackhole");
+            break;
+        case RoutingRule::Action::Unreachable:
+            parts.push_back("unreachable");
+            break;
+        case RoutingRule::Action::Prohibit:
+            parts.push_back("prohibit");
+            break;
     }
     return join(parts, " ");
 }
 
 std::string printRoute(const Route& r) {
-    static const std::array<std::string_view, 5> kTypes = {"", "local", "blackhole",
-                                                           "unreachable", "prohibit"};
+    static const std::array<std::string_view, 5> kTypes = {"", "local", "blackhole", "unreachable",
+                                                           "prohibit"};
     std::vector<std::string> parts{"route"};
     if (r.family() == Family::V6) parts.push_back("ip6");
     parts.push_back(std::string(kTypes[static_cast<size_t>(r.type)]));

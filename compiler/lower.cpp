@@ -80,7 +80,7 @@ struct Unit {
 };
 
 class Lowering {
-public:
+  public:
     Lowering(SourceManager& sources, Diagnostics& diags) : sources_(sources), diags_(diags) {}
 
     std::optional<ir::Policy> run(uint32_t root) {
@@ -102,12 +102,13 @@ public:
             if (auto host = lowerHost(h, unit.globals)) policy.hosts.push_back(std::move(*host));
         }
         if (policy.hosts.empty() && !diags_.hasErrors())
-            diags_.report(Code::E002, SourceSpan{root, 1, 1, 1, 1}, "the file declares no host and no rules");
+            diags_.report(Code::E002, SourceSpan{root, 1, 1, 1, 1},
+                          "the file declares no host and no rules");
         if (diags_.hasErrors()) return std::nullopt;
         return policy;
     }
 
-private:
+  private:
     // ---- includes ------------------------------------------------------------------------
 
     std::optional<ast::File> parseInclude(const ast::Item& inc, std::vector<uint32_t>& stack) {
@@ -178,8 +179,9 @@ private:
             if (!inner) continue;
             for (const auto& h : inner->hosts) {
                 if (!h.implicit) {
-                    diags_.report(Code::E105, item.span,
-                                  "an included file inside a host cannot declare host '" + h.name + "'");
+                    diags_.report(
+                        Code::E105, item.span,
+                        "an included file inside a host cannot declare host '" + h.name + "'");
                 }
             }
             std::vector<ast::Item> loose = inner->globals;
@@ -192,7 +194,8 @@ private:
 
     // ---- hosts ---------------------------------------------------------------------------
 
-    std::optional<ir::Host> lowerHost(const ast::HostDecl& decl, const std::vector<ast::Item>& globals) {
+    std::optional<ir::Host> lowerHost(const ast::HostDecl& decl,
+                                      const std::vector<ast::Item>& globals) {
         const size_t errorsBefore = diags_.count(Severity::Error);
         HostBuilder b;
         b.host.name = decl.name;
@@ -212,11 +215,16 @@ private:
         for (const auto& item : decl.items) reserveResources(item, b, values);
         for (const auto& item : decl.items) {
             const std::string& k = item.kind;
-            if (k == "table") table(item, b, values);
-            else if (k == "rule") routingRule(item, b, values);
-            else if (k == "route") route(item, b, values);
-            else if (k == "sysctl") sysctl(item, b, values);
-            else if (k != "define" && k != "interface" && k != "tunnel") lowerIntent(item, b, values);
+            if (k == "table")
+                table(item, b, values);
+            else if (k == "rule")
+                routingRule(item, b, values);
+            else if (k == "route")
+                route(item, b, values);
+            else if (k == "sysctl")
+                sysctl(item, b, values);
+            else if (k != "define" && k != "interface" && k != "tunnel")
+                lowerIntent(item, b, values);
         }
         mergeGenerated(b);
         std::stable_sort(b.host.routingRules.begin(), b.host.routingRules.end(),
@@ -248,12 +256,15 @@ private:
 
     void link(const ast::Item& item, HostBuilder& b, ValueReader& values) {
         if (const ir::Interface* prev = b.host.findInterface(item.name)) {
-            diags_.report(Code::E102, item.nameSpan, "interface '" + item.name + "' is declared twice")
+            diags_
+                .report(Code::E102, item.nameSpan,
+                        "interface '" + item.name + "' is declared twice")
                 .notes.push_back({prev->span, "first declared here"});
             return;
         }
         if (item.name.size() > 15) {
-            diags_.report(Code::E205, item.nameSpan, "interface name '" + item.name + "' is longer than 15 bytes");
+            diags_.report(Code::E205, item.nameSpan,
+                          "interface name '" + item.name + "' is longer than 15 bytes");
             return;
         }
         ir::Interface i;
@@ -272,17 +283,20 @@ private:
                     diags_.report(Code::E101, arg->span, "unknown interface kind '" + *w + "'")
                         .hint = "use ethernet, loopback, veth, vxlan, wireguard or tunnel";
                 } else if (kind) {
-                    if (ir::Interface{.kind = *kind}.isTunnel() != (item.kind == "tunnel")) {
-                        diags_.report(Code::E104, arg->span,
-                                      item.kind == "tunnel" ? "a tunnel's kind must be vxlan, wireguard or tunnel"
-                                                            : "declare '" + *w + "' links with 'tunnel', not 'interface'");
+                    if (ir::isTunnelKind(*kind) != (item.kind == "tunnel")) {
+                        diags_.report(
+                            Code::E104, arg->span,
+                            item.kind == "tunnel"
+                                ? "a tunnel's kind must be vxlan, wireguard or tunnel"
+                                : "declare '" + *w + "' links with 'tunnel', not 'interface'");
                     } else {
                         i.kind = *kind;
                     }
                 }
             } else if (p.key == "address") {
                 for (const ast::Value* v : values.flatten(p.args))
-                    if (auto pr = values.prefix(*v, std::nullopt, "interface address")) i.addresses.push_back(*pr);
+                    if (auto pr = values.prefix(*v, std::nullopt, "interface address"))
+                        i.addresses.push_back(*pr);
             } else if (p.key == "peer") {
                 i.peer = values.address(*arg, std::nullopt, "peer");
             } else if (p.key == "local") {
@@ -290,7 +304,8 @@ private:
             } else if (p.key == "remote") {
                 i.underlayRemote = values.address(*arg, std::nullopt, "underlay remote address");
             } else if (p.key == "port") {
-                if (auto n = values.number(*arg, 65535, "port")) i.underlayPort = static_cast<uint16_t>(*n);
+                if (auto n = values.number(*arg, 65535, "port"))
+                    i.underlayPort = static_cast<uint16_t>(*n);
             } else if (p.key == "fwmark") {
                 if (auto n = values.number(*arg, 0xffffffff, "fwmark")) {
                     i.fwmark = static_cast<uint32_t>(*n);
@@ -298,9 +313,11 @@ private:
                 }
             }
         }
-        if (item.kind == "interface" && (i.underlayRemote || i.underlayLocal || i.fwmark || i.underlayPort)) {
+        if (item.kind == "interface" &&
+            (i.underlayRemote || i.underlayLocal || i.fwmark || i.underlayPort)) {
             diags_.report(Code::E104, item.nameSpan,
-                          "local/remote/port/fwmark describe tunnels; declare '" + item.name + "' with 'tunnel'");
+                          "local/remote/port/fwmark describe tunnels; declare '" + item.name +
+                              "' with 'tunnel'");
         }
         if (i.kind == ir::LinkKind::Vxlan && !i.underlayPort) i.underlayPort = 4789;
         b.host.interfaces.push_back(std::move(i));
@@ -312,20 +329,24 @@ private:
         out.name = t.name;
         out.span = t.nameSpan;
         const std::string fam = t.family.value_or("inet");
-        out.family = fam == "ip" ? ir::TableFamily::Ip : fam == "ip6" ? ir::TableFamily::Ip6 : ir::TableFamily::Inet;
+        out.family = fam == "ip"    ? ir::TableFamily::Ip
+                     : fam == "ip6" ? ir::TableFamily::Ip6
+                                    : ir::TableFamily::Inet;
         if (!ir::isKnownTable(t.name)) {
-            diags_.report(Code::E101, t.nameSpan, "unknown table '" + t.name + "'")
-                .hint = "tables are filter, nat, mangle and raw";
+            diags_.report(Code::E101, t.nameSpan, "unknown table '" + t.name + "'").hint =
+                "tables are filter, nat, mangle and raw";
             return;
         }
         for (const auto& other : b.host.tables) {
             if (other.name != t.name) continue;
-            const bool clash = other.family == out.family || other.family == ir::TableFamily::Inet ||
+            const bool clash = other.family == out.family ||
+                               other.family == ir::TableFamily::Inet ||
                                out.family == ir::TableFamily::Inet;
             if (clash) {
-                diags_.report(Code::E102, t.nameSpan,
-                              "table '" + t.name + "' is declared twice" +
-                                  (other.family != out.family ? " (inet and ip/ip6 overlap)" : ""))
+                diags_
+                    .report(Code::E102, t.nameSpan,
+                            "table '" + t.name + "' is declared twice" +
+                                (other.family != out.family ? " (inet and ip/ip6 overlap)" : ""))
                     .notes.push_back({other.span, "first declared here"});
                 return;
             }
@@ -337,7 +358,8 @@ private:
             chain.span = c.nameSpan;
             const bool builtin = ir::isBuiltinChain(t.name, c.name);
             if (!builtin && c.name.size() > 28) {
-                diags_.report(Code::E205, c.nameSpan, "chain name '" + c.name + "' is longer than 28 bytes");
+                diags_.report(Code::E205, c.nameSpan,
+                              "chain name '" + c.name + "' is longer than 28 bytes");
             }
             if (!builtin && ir::isBuiltinChain(t.name, upper(c.name))) {
                 diags_.report(Code::E104, c.nameSpan,
@@ -345,7 +367,8 @@ private:
             }
             for (const auto& prev : out.chains) {
                 if (prev.name == c.name)
-                    diags_.report(Code::E102, c.nameSpan, "chain '" + c.name + "' is declared twice")
+                    diags_
+                        .report(Code::E102, c.nameSpan, "chain '" + c.name + "' is declared twice")
                         .notes.push_back({prev.span, "first declared here"});
             }
             if (c.policy) {
@@ -375,7 +398,8 @@ private:
     /// routes nothing, unlike a filter rule on an interface that may appear later.
     bool knownInterface(const ast::Value& v, const std::string& name, const HostBuilder& b) {
         if (name == "lo" || b.host.findInterface(name)) return true;
-        auto& d = diags_.report(Code::E101, v.span, "host '" + b.host.name + "' has no interface '" + name + "'");
+        auto& d = diags_.report(Code::E101, v.span,
+                                "host '" + b.host.name + "' has no interface '" + name + "'");
         if (!b.host.interfaces.empty()) d.hint = "declare it with 'interface " + name + "'";
         return false;
     }
@@ -394,23 +418,31 @@ private:
         bool priority = false;
         for (const auto& p : item.props) {
             const ast::Value* arg = p.args.empty() ? nullptr : &p.args[0];
-            if (p.key == "not") r.invert = true;
+            if (p.key == "not")
+                r.invert = true;
             else if (p.key == "priority" && arg) {
-                if (auto n = values.number(*arg, 0xffffffff, "priority")) r.priority = static_cast<uint32_t>(*n), priority = true;
-            } else if (p.key == "fwmark" && arg) r.fwmark = values.mark(*arg, "fwmark");
+                if (auto n = values.number(*arg, 0xffffffff, "priority"))
+                    r.priority = static_cast<uint32_t>(*n), priority = true;
+            } else if (p.key == "fwmark" && arg)
+                r.fwmark = values.mark(*arg, "fwmark");
             else if ((p.key == "iif" || p.key == "oif") && arg) {
                 auto n = values.word(*arg, "interface");
                 if (n && knownInterface(*arg, *n, b)) (p.key == "iif" ? r.iif : r.oif) = *n;
-            } else if (p.key == "uidrange" && arg) r.uidrange = values.numRange(*arg, 0xfffffffe, "uid");
+            } else if (p.key == "uidrange" && arg)
+                r.uidrange = values.numRange(*arg, 0xfffffffe, "uid");
             else if ((p.key == "from" || p.key == "to") && arg) {
-                auto pr = values.prefix(*arg, fam, p.key == "from" ? "source prefix" : "destination prefix");
+                auto pr = values.prefix(*arg, fam,
+                                        p.key == "from" ? "source prefix" : "destination prefix");
                 if (pr) fam = pr->addr.family;
                 (p.key == "from" ? r.from : r.to) = pr;
             } else if (p.key == "lookup" && arg) {
                 if (auto t = values.routeTable(*arg)) r.table = *t;
-            } else if (p.key == "blackhole") r.action = ir::RoutingRule::Action::Blackhole;
-            else if (p.key == "unreachable") r.action = ir::RoutingRule::Action::Unreachable;
-            else if (p.key == "prohibit") r.action = ir::RoutingRule::Action::Prohibit;
+            } else if (p.key == "blackhole")
+                r.action = ir::RoutingRule::Action::Blackhole;
+            else if (p.key == "unreachable")
+                r.action = ir::RoutingRule::Action::Unreachable;
+            else if (p.key == "prohibit")
+                r.action = ir::RoutingRule::Action::Prohibit;
         }
         r.family = fam.value_or(ir::Family::V4);
         if (!priority) {
@@ -430,10 +462,14 @@ private:
         std::optional<ir::Family> fam = familyWord(item);
         for (const auto& p : item.props) {
             const ast::Value* arg = p.args.empty() ? nullptr : &p.args[0];
-            if (p.key == "type local") r.type = ir::Route::Type::Local;
-            else if (p.key == "type blackhole") r.type = ir::Route::Type::Blackhole;
-            else if (p.key == "type unreachable") r.type = ir::Route::Type::Unreachable;
-            else if (p.key == "type prohibit") r.type = ir::Route::Type::Prohibit;
+            if (p.key == "type local")
+                r.type = ir::Route::Type::Local;
+            else if (p.key == "type blackhole")
+                r.type = ir::Route::Type::Blackhole;
+            else if (p.key == "type unreachable")
+                r.type = ir::Route::Type::Unreachable;
+            else if (p.key == "type prohibit")
+                r.type = ir::Route::Type::Prohibit;
             else if (p.key == "via" && arg) {
                 r.via = values.address(*arg, fam, "gateway");
                 if (r.via) fam = r.via->family;
@@ -443,7 +479,8 @@ private:
         if (!dst) return;
         r.dst = dst->network();
         if (r.via && r.via->family != r.dst.addr.family) {
-            diags_.report(Code::E104, item.span, "the gateway and the destination are of different families");
+            diags_.report(Code::E104, item.span,
+                          "the gateway and the destination are of different families");
             return;
         }
         for (const auto& p : item.props) {
@@ -452,11 +489,13 @@ private:
             if (p.key == "dev") {
                 auto n = values.word(*arg, "device");
                 if (n && knownInterface(*arg, *n, b)) r.dev = *n;
-            } else if (p.key == "src") r.src = values.address(*arg, r.dst.addr.family, "source address");
+            } else if (p.key == "src")
+                r.src = values.address(*arg, r.dst.addr.family, "source address");
             else if (p.key == "table") {
                 if (auto t = values.routeTable(*arg)) r.table = *t;
             } else if (p.key == "metric") {
-                if (auto n = values.number(*arg, 0xffffffff, "metric")) r.metric = static_cast<uint32_t>(*n);
+                if (auto n = values.number(*arg, 0xffffffff, "metric"))
+                    r.metric = static_cast<uint32_t>(*n);
             }
         }
         if (r.type == ir::Route::Type::Unicast && !r.via && !r.dev) {
@@ -494,21 +533,25 @@ private:
             for (auto& t : b.host.tables)
                 if (t.name == it->table) table = &t;
             if (table && table->family != ir::TableFamily::Inet) {
-                diags_.report(Code::E106, table->span,
-                              "rules generated for this host need table '" + it->table +
-                                  "' to be inet, not " + (table->family == ir::TableFamily::Ip ? "ip" : "ip6"))
+                diags_
+                    .report(Code::E106, table->span,
+                            "rules generated for this host need table '" + it->table +
+                                "' to be inet, not " +
+                                (table->family == ir::TableFamily::Ip ? "ip" : "ip6"))
                     .notes.push_back({it->rule.span, "generated for this declaration"});
                 return;
             }
             if (!table) {
-                b.host.tables.push_back(ir::Table{ir::TableFamily::Inet, it->table, {}, it->rule.span});
+                b.host.tables.push_back(
+                    ir::Table{ir::TableFamily::Inet, it->table, {}, it->rule.span});
                 table = &b.host.tables.back();
             }
             ir::Chain* chain = nullptr;
             for (auto& c : table->chains)
                 if (c.name == it->chain) chain = &c;
             if (!chain) {
-                table->chains.push_back(ir::Chain{it->chain, ir::ChainPolicy::None, {}, it->rule.span});
+                table->chains.push_back(
+                    ir::Chain{it->chain, ir::ChainPolicy::None, {}, it->rule.span});
                 chain = &table->chains.back();
             }
             chain->rules.insert(chain->rules.begin(), it->rule);
@@ -535,8 +578,9 @@ private:
             auto chainRank = [&](const ir::Chain& c) {
                 return std::find(builtins.begin(), builtins.end(), c.name) - builtins.begin();
             };
-            std::stable_sort(t.chains.begin(), t.chains.end(),
-                             [&](const auto& a, const auto& b) { return chainRank(a) < chainRank(b); });
+            std::stable_sort(t.chains.begin(), t.chains.end(), [&](const auto& a, const auto& b) {
+                return chainRank(a) < chainRank(b);
+            });
         }
     }
 
@@ -552,10 +596,13 @@ private:
                     bool found = false;
                     for (const auto& other : t.chains) found |= other.name == *target;
                     if (ir::isBuiltinChain(t.name, *target)) {
-                        diags_.report(Code::E104, r.span, "cannot jump to built-in chain '" + *target + "'");
+                        diags_.report(Code::E104, r.span,
+                                      "cannot jump to built-in chain '" + *target + "'");
                     } else if (!found) {
-                        diags_.report(Code::E204, r.span,
-                                      "chain '" + *target + "' does not exist in table '" + t.name + "'")
+                        diags_
+                            .report(
+                                Code::E204, r.span,
+                                "chain '" + *target + "' does not exist in table '" + t.name + "'")
                             .hint = "declare 'chain " + *target + " { ... }' in table " + t.name;
                     }
                 }
@@ -580,7 +627,8 @@ std::optional<ir::Policy> compileText(std::string_view text, std::string_view pa
                                       SourceManager& sources, Diagnostics& diags) {
     const uint32_t id = sources.add(std::string(path), std::string(text));
     if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        diags.report(Code::E002, SourceSpan{id, 1, 1, 1, 1}, "'" + std::string(path) + "' is empty");
+        diags.report(Code::E002, SourceSpan{id, 1, 1, 1, 1},
+                     "'" + std::string(path) + "' is empty");
         return std::nullopt;
     }
     return Lowering(sources, diags).run(id);

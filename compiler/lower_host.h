@@ -27,7 +27,7 @@ struct HostBuilder {
     std::set<uint32_t> usedMarks;
     std::set<uint32_t> usedTables;
     std::set<uint32_t> usedPriorities;
-    uint32_t nextIntentPriority = 1000;  // intents: 1000 upwards, 10 per intent
+    uint32_t nextIntentPriority = 1000;    // intents: 1000 upwards, 10 per intent
     uint32_t nextExplicitPriority = 2000;  // `rule` without a priority
 
     uint32_t allocateMark();

@@ -60,7 +60,8 @@ std::optional<ir::Prefix> firstAddress(const ir::Interface& i, Family f) {
     for (const auto& a : i.addresses) {
         if (a.addr.family != f) continue;
         // fe80::/10 cannot be a SNAT source for routed traffic
-        if (f == Family::V6 && a.addr.bytes[0] == 0xfe && (a.addr.bytes[1] & 0xc0) == 0x80) continue;
+        if (f == Family::V6 && a.addr.bytes[0] == 0xfe && (a.addr.bytes[1] & 0xc0) == 0x80)
+            continue;
         return a;
     }
     return std::nullopt;
@@ -94,8 +95,10 @@ const ir::Interface* findLink(const ast::Value* v, HostBuilder& b, ValueReader& 
     const ir::Interface* i = b.host.findInterface(*name);
     if (!i) {
         values.diags()
-            .report(Code::E101, v->span, "host '" + b.host.name + "' has no interface '" + *name + "'")
-            .hint = "declare it with 'interface " + *name + " { ... }' or 'tunnel " + *name + " { ... }'";
+            .report(Code::E101, v->span,
+                    "host '" + b.host.name + "' has no interface '" + *name + "'")
+            .hint =
+            "declare it with 'interface " + *name + " { ... }' or 'tunnel " + *name + " { ... }'";
     }
     return i;
 }
@@ -104,7 +107,8 @@ std::optional<uint32_t> explicitMark(const ast::Value* v, ValueReader& values) {
     if (!v) return std::nullopt;
     auto n = values.number(*v, 0xffffffff, "mark");
     if (n && *n == 0) {
-        values.diags().report(Code::E103, v->span, "mark 0 is every unmarked packet; use 1 or more");
+        values.diags().report(Code::E103, v->span,
+                              "mark 0 is every unmarked packet; use 1 or more");
         return std::nullopt;
     }
     if (!n) return std::nullopt;
@@ -144,11 +148,12 @@ std::optional<RoutingSlot> routingSlot(const ast::Item& item, HostBuilder& b, Va
     return slot;
 }
 
-void addSysctl(HostBuilder& b, ValueReader& values, const std::string& key, const std::string& value,
-               SourceSpan span) {
+void addSysctl(HostBuilder& b, ValueReader& values, const std::string& key,
+               const std::string& value, SourceSpan span) {
     for (const auto& s : b.host.sysctls) {
         if (s.key == key) {
-            values.diags().report(Code::E102, span, "sysctl '" + key + "' is set twice")
+            values.diags()
+                .report(Code::E102, span, "sysctl '" + key + "' is set twice")
                 .notes.push_back({s.span, "first set here"});
             return;
         }
@@ -165,13 +170,14 @@ std::vector<ir::Match> appSelectors(const ast::Item& item, ValueReader& values) 
         if (p.key != "user" && p.key != "group" && p.key != "cgroup") continue;
         for (const ast::Value* v : values.flatten(p.args)) {
             if (p.key == "cgroup") {
-                if (auto path = values.word(*v, "cgroup path")) out.push_back(ir::CgroupMatch{false, *path});
+                if (auto path = values.word(*v, "cgroup path"))
+                    out.push_back(ir::CgroupMatch{false, *path});
                 continue;
             }
             const bool group = p.key == "group";
             if (auto ids = values.ownerIds(*v, group))
-                out.push_back(ir::OwnerMatch{group ? ir::OwnerMatch::Kind::Gid : ir::OwnerMatch::Kind::Uid,
-                                             false, *ids});
+                out.push_back(ir::OwnerMatch{
+                    group ? ir::OwnerMatch::Kind::Gid : ir::OwnerMatch::Kind::Uid, false, *ids});
         }
     }
     return out;
@@ -185,10 +191,12 @@ void tunnelExclusion(const ir::Interface& via, HostBuilder& b, SourceSpan span) 
                    makeRule(span, {ir::MarkMatch{false, {*via.fwmark, 0xffffffff}}}, ir::Return{}));
     }
     if (via.underlayRemote) {
-        std::vector<ir::Match> m = {ir::AddrMatch{ir::Direction::Destination, false, {hostPrefix(*via.underlayRemote)}}};
+        std::vector<ir::Match> m = {
+            ir::AddrMatch{ir::Direction::Destination, false, {hostPrefix(*via.underlayRemote)}}};
         if (via.underlayPort && via.kind != ir::LinkKind::Tunnel) {
             m.push_back(ir::ProtoMatch{17, false});
-            m.push_back(ir::PortMatch{ir::Direction::Destination, false, {{*via.underlayPort, *via.underlayPort}}});
+            m.push_back(ir::PortMatch{
+                ir::Direction::Destination, false, {{*via.underlayPort, *via.underlayPort}}});
         }
         b.generate("mangle", "OUTPUT", makeRule(span, std::move(m), ir::Return{}));
     }
@@ -199,8 +207,8 @@ void lowerApp(const ast::Item& item, HostBuilder& b, ValueReader& values) {
     const SourceSpan span = item.span;
     std::vector<ir::Match> selectors = appSelectors(item, values);
     if (!prop(item, "user") && !prop(item, "group") && !prop(item, "cgroup")) {
-        diags.report(Code::E106, item.nameSpan, "app '" + item.name + "' selects no sockets")
-            .hint = "add 'user UID', 'group GID' or 'cgroup \"/path\"'";
+        diags.report(Code::E106, item.nameSpan, "app '" + item.name + "' selects no sockets").hint =
+            "add 'user UID', 'group GID' or 'cgroup \"/path\"'";
         return;
     }
     const ast::Value* viaValue = propArg(item, "via");
@@ -249,7 +257,8 @@ void lowerApp(const ast::Item& item, HostBuilder& b, ValueReader& values) {
     // IPv6 of the application must not leave by the main table's route when the path has none.
     if (!routeV6 && ipv6Mode == "block") {
         for (const auto& sel : selectors)
-            b.generate("filter", "OUTPUT", makeRule(span, {sel}, ir::Reject{"icmp6-adm-prohibited"}));
+            b.generate("filter", "OUTPUT",
+                       makeRule(span, {sel}, ir::Reject{"icmp6-adm-prohibited"}));
     }
 
     std::vector<Family> families = {Family::V4};
@@ -403,7 +412,8 @@ void lowerForward(const ast::Item& item, HostBuilder& b, ValueReader& values) {
     }
     if (!ports || !spec) return;
     if (!spec->first) {
-        values.diags().report(Code::E104, to->span, "forward needs a destination address: to ADDR[:PORT]");
+        values.diags().report(Code::E104, to->span,
+                              "forward needs a destination address: to ADDR[:PORT]");
         return;
     }
     for (const ast::Value* v : values.flatten(prop(item, "proto")->args)) {
@@ -441,7 +451,8 @@ void lowerRpFilter(const ast::Item& item, HostBuilder& b, ValueReader& values) {
     if (!mode) return;
     std::string v = *mode == "off" ? "0" : *mode == "strict" ? "1" : *mode == "loose" ? "2" : "";
     if (v.empty()) {
-        values.diags().report(Code::E104, item.args[0].span, "rp_filter is 'strict', 'loose' or 'off'");
+        values.diags().report(Code::E104, item.args[0].span,
+                              "rp_filter is 'strict', 'loose' or 'off'");
         return;
     }
     addSysctl(b, values, "net.ipv4.conf." + sysctlIface(item.name) + ".rp_filter", v, item.span);
@@ -457,7 +468,8 @@ void reserveIntentResources(const ast::Item& item, HostBuilder& b) {
     for (const auto& p : item.props) {
         if (p.args.empty() || p.args[0].kind != ast::Value::Kind::Atom) continue;
         if (p.key == "mark") {
-            if (auto n = quiet.number(p.args[0], 0xffffffff, "mark")) b.usedMarks.insert(static_cast<uint32_t>(*n));
+            if (auto n = quiet.number(p.args[0], 0xffffffff, "mark"))
+                b.usedMarks.insert(static_cast<uint32_t>(*n));
         } else if (p.key == "table") {
             if (auto t = quiet.routeTable(p.args[0])) b.usedTables.insert(*t);
         }
@@ -466,12 +478,18 @@ void reserveIntentResources(const ast::Item& item, HostBuilder& b) {
 
 void lowerIntent(const ast::Item& item, HostBuilder& b, ValueReader& values) {
     const std::string& k = item.kind;
-    if (k == "app") lowerApp(item, b, values);
-    else if (k == "tproxy") lowerTproxy(item, b, values);
-    else if (k == "masquerade") lowerMasquerade(item, b, values);
-    else if (k == "forward") lowerForward(item, b, values);
-    else if (k == "forwarding") lowerForwarding(item, b, values);
-    else if (k == "rp_filter") lowerRpFilter(item, b, values);
+    if (k == "app")
+        lowerApp(item, b, values);
+    else if (k == "tproxy")
+        lowerTproxy(item, b, values);
+    else if (k == "masquerade")
+        lowerMasquerade(item, b, values);
+    else if (k == "forward")
+        lowerForward(item, b, values);
+    else if (k == "forwarding")
+        lowerForwarding(item, b, values);
+    else if (k == "rp_filter")
+        lowerRpFilter(item, b, values);
 }
 
 }  // namespace policyc

@@ -32,17 +32,26 @@ std::optional<uint8_t> ctStateBit(std::string_view name) {
 
 std::optional<uint8_t> icmpTypeByName(Family f, std::string_view name) {
     static const std::map<std::string_view, uint8_t> kV4 = {
-        {"echo-reply", 0},     {"destination-unreachable", 3}, {"source-quench", 4},
-        {"redirect", 5},       {"echo-request", 8},            {"router-advertisement", 9},
-        {"router-solicitation", 10}, {"time-exceeded", 11},    {"parameter-problem", 12},
-        {"timestamp-request", 13},   {"timestamp-reply", 14},
+        {"echo-reply", 0},           {"destination-unreachable", 3},
+        {"source-quench", 4},        {"redirect", 5},
+        {"echo-request", 8},         {"router-advertisement", 9},
+        {"router-solicitation", 10}, {"time-exceeded", 11},
+        {"parameter-problem", 12},   {"timestamp-request", 13},
+        {"timestamp-reply", 14},
     };
     static const std::map<std::string_view, uint8_t> kV6 = {
-        {"destination-unreachable", 1}, {"packet-too-big", 2},     {"time-exceeded", 3},
-        {"parameter-problem", 4},       {"echo-request", 128},     {"echo-reply", 129},
-        {"router-solicitation", 133},   {"router-advertisement", 134},
-        {"neighbour-solicitation", 135}, {"neighbor-solicitation", 135},
-        {"neighbour-advertisement", 136}, {"neighbor-advertisement", 136},
+        {"destination-unreachable", 1},
+        {"packet-too-big", 2},
+        {"time-exceeded", 3},
+        {"parameter-problem", 4},
+        {"echo-request", 128},
+        {"echo-reply", 129},
+        {"router-solicitation", 133},
+        {"router-advertisement", 134},
+        {"neighbour-solicitation", 135},
+        {"neighbor-solicitation", 135},
+        {"neighbour-advertisement", 136},
+        {"neighbor-advertisement", 136},
     };
     const auto& table = f == Family::V4 ? kV4 : kV6;
     auto it = table.find(name);
@@ -52,26 +61,27 @@ std::optional<uint8_t> icmpTypeByName(Family f, std::string_view name) {
 
 const std::vector<std::string_view>& rejectTypes(Family f) {
     static const std::vector<std::string_view> kV4 = {
-        "icmp-net-unreachable",  "icmp-host-unreachable", "icmp-port-unreachable",
-        "icmp-proto-unreachable", "icmp-net-prohibited",  "icmp-host-prohibited",
+        "icmp-net-unreachable",  "icmp-host-unreachable",
+        "icmp-port-unreachable", "icmp-proto-unreachable",
+        "icmp-net-prohibited",   "icmp-host-prohibited",
         "icmp-admin-prohibited", "tcp-reset"};
-    static const std::vector<std::string_view> kV6 = {
-        "icmp6-no-route", "icmp6-adm-prohibited", "icmp6-addr-unreachable",
-        "icmp6-port-unreachable", "tcp-reset"};
+    static const std::vector<std::string_view> kV6 = {"icmp6-no-route", "icmp6-adm-prohibited",
+                                                      "icmp6-addr-unreachable",
+                                                      "icmp6-port-unreachable", "tcp-reset"};
     return f == Family::V4 ? kV4 : kV6;
 }
 
 bool isRouteType(std::string_view t) {
     static const std::array<std::string_view, 12> kTypes = {
-        "unspec", "unicast", "local", "broadcast", "anycast", "multicast",
-        "blackhole", "unreachable", "prohibit", "throw", "nat", "xresolve"};
+        "unspec",    "unicast",     "local",    "broadcast", "anycast", "multicast",
+        "blackhole", "unreachable", "prohibit", "throw",     "nat",     "xresolve"};
     return std::find(kTypes.begin(), kTypes.end(), t) != kTypes.end();
 }
 
 /// Lowers one rule, collecting its matches and target; `ok` turns false on the first error
 /// but every clause is still checked so one pass reports every mistake in the rule.
 class RuleLowering {
-public:
+  public:
     RuleLowering(const RuleContext& ctx, ValueReader& values)
         : ctx_(ctx), values_(values), diags_(values.diags()) {}
 
@@ -81,7 +91,8 @@ public:
         statement(src.statement);
         if (src.comment) {
             if (src.comment->size() > 255) {
-                diags_.report(Code::E205, src.span, "comment is longer than the kernel's 255 bytes");
+                diags_.report(Code::E205, src.span,
+                              "comment is longer than the kernel's 255 bytes");
                 ok_ = false;
             }
             rule_.comment = *src.comment;
@@ -94,12 +105,14 @@ public:
         return rule_;
     }
 
-private:
+  private:
     void fail() { ok_ = false; }
     template <class T>
     void keep(std::optional<T>&& v) {
-        if (v) rule_.matches.push_back(std::move(*v));
-        else fail();
+        if (v)
+            rule_.matches.push_back(std::move(*v));
+        else
+            fail();
     }
     const ast::Value* firstArg(const ast::Clause& c) {
         if (!c.args.empty()) return &c.args[0];
@@ -136,8 +149,10 @@ private:
 
     void addr(const ast::Clause& c) {
         std::optional<Family> want = tableFamily(ctx_.family);
-        if (c.key.starts_with("ip6 ")) want = Family::V6;
-        else if (c.key.starts_with("ip ")) want = Family::V4;
+        if (c.key.starts_with("ip6 "))
+            want = Family::V6;
+        else if (c.key.starts_with("ip "))
+            want = Family::V4;
         ir::AddrMatch m;
         m.dir = c.key.ends_with("saddr") ? ir::Direction::Source : ir::Direction::Destination;
         m.negated = c.negated;
@@ -154,8 +169,7 @@ private:
         }
         if (m.items.empty()) return fail();
         if (m.negated && m.items.size() > 1) {
-            diags_.report(Code::E106, c.span,
-                          "a negated address match takes one address or prefix")
+            diags_.report(Code::E106, c.span, "a negated address match takes one address or prefix")
                 .hint = "iptables cannot say 'not in this set'; use a separate chain with return";
             return fail();
         }
@@ -167,8 +181,8 @@ private:
     void protoMatch(const ast::Clause& c) {
         auto list = values_.flatten(c.args);
         if (list.size() != 1) {
-            diags_.report(Code::E106, c.span, "one protocol per rule")
-                .hint = "write one rule per protocol";
+            diags_.report(Code::E106, c.span, "one protocol per rule").hint =
+                "write one rule per protocol";
             return fail();
         }
         auto p = values_.protocol(*list[0]);
@@ -194,7 +208,8 @@ private:
         std::string n = *name;
         if (!n.empty() && n.back() == '*') n.back() = '+';  // nft spelling of the wildcard
         if (n.empty() || n.size() > 15) {
-            diags_.report(Code::E205, v->span, "interface name '" + n + "' is longer than 15 bytes");
+            diags_.report(Code::E205, v->span,
+                          "interface name '" + n + "' is longer than 15 bytes");
             return fail();
         }
         rule_.matches.push_back(ir::IfaceMatch{
@@ -223,8 +238,10 @@ private:
         if (!v) return;
         auto mm = values_.mark(*v, "mark");
         if (!mm) return fail();
-        if (c.key == "mark") rule_.matches.push_back(ir::MarkMatch{c.negated, *mm});
-        else rule_.matches.push_back(ir::ConnmarkMatch{c.negated, *mm});
+        if (c.key == "mark")
+            rule_.matches.push_back(ir::MarkMatch{c.negated, *mm});
+        else
+            rule_.matches.push_back(ir::ConnmarkMatch{c.negated, *mm});
     }
 
     void owner(const ast::Clause& c) {
@@ -284,8 +301,9 @@ private:
         std::string lower = *t;
         std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
         if (!isRouteType(lower)) {
-            diags_.report(Code::E101, v->span, "unknown address type '" + *t + "'")
-                .hint = "use local, unicast, broadcast, anycast, multicast, blackhole, unreachable, prohibit";
+            diags_.report(Code::E101, v->span, "unknown address type '" + *t + "'").hint =
+                "use local, unicast, broadcast, anycast, multicast, blackhole, unreachable, "
+                "prohibit";
             return fail();
         }
         rule_.matches.push_back(ir::AddrTypeMatch{
@@ -305,16 +323,17 @@ private:
         auto rate = values_.number(r->parts[0], 10000, "limit rate");
         auto unit = values_.word(r->parts[1], "limit unit");
         static const std::map<std::string_view, std::string_view> kUnits = {
-            {"second", "second"}, {"sec", "second"}, {"s", "second"}, {"minute", "minute"},
+            {"second", "second"}, {"sec", "second"}, {"s", "second"},  {"minute", "minute"},
             {"min", "minute"},    {"m", "minute"},   {"hour", "hour"}, {"h", "hour"},
             {"day", "day"},       {"d", "day"}};
         auto u = unit ? kUnits.find(*unit) : kUnits.end();
         if (unit && u == kUnits.end()) {
-            diags_.report(Code::E101, r->parts[1].span, "unknown limit unit '" + *unit + "'")
-                .hint = "use second, minute, hour or day";
+            diags_.report(Code::E101, r->parts[1].span, "unknown limit unit '" + *unit + "'").hint =
+                "use second, minute, hour or day";
         }
         if (!rate || *rate == 0 || u == kUnits.end()) {
-            if (rate && *rate == 0) diags_.report(Code::E103, r->span, "a limit rate must be at least 1");
+            if (rate && *rate == 0)
+                diags_.report(Code::E103, r->span, "a limit rate must be at least 1");
             return fail();
         }
         ir::LimitMatch m{static_cast<uint32_t>(*rate), std::string(u->second), 5};
@@ -338,12 +357,16 @@ private:
         for (unsigned i = 0; good && i < 6; ++i) {
             auto hex = [](char ch) {
                 return std::isxdigit(static_cast<unsigned char>(ch))
-                           ? (std::isdigit(static_cast<unsigned char>(ch)) ? ch - '0' : (std::tolower(ch) - 'a' + 10))
+                           ? (std::isdigit(static_cast<unsigned char>(ch))
+                                  ? ch - '0'
+                                  : (std::tolower(ch) - 'a' + 10))
                            : -1;
             };
             int hi = hex(text[i * 3]), lo = hex(text[i * 3 + 1]);
-            if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != ':')) good = false;
-            else m.mac[i] = static_cast<uint8_t>(hi * 16 + lo), ++parsed;
+            if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != ':'))
+                good = false;
+            else
+                m.mac[i] = static_cast<uint8_t>(hi * 16 + lo), ++parsed;
         }
         if (!good || parsed != 6) {
             diags_.report(Code::E104, r->span, "expected a MAC address like aa:bb:cc:dd:ee:ff");
@@ -356,20 +379,32 @@ private:
 
     void statement(const ast::Clause& c) {
         const std::string& k = c.key;
-        if (k == "accept") rule_.target = ir::Accept{};
-        else if (k == "drop") rule_.target = ir::Drop{};
-        else if (k == "return") rule_.target = ir::Return{};
-        else if (k == "counter") rule_.target = ir::NoTarget{};
-        else if (k == "notrack") rule_.target = ir::Notrack{};
-        else if (k == "reject") reject(c);
-        else if (k == "jump" || k == "goto") jump(c);
-        else if (k == "log") log(c);
-        else if (k == "mark set") setMark(c);
-        else if (k.starts_with("ct mark ")) connmark(c);
-        else if (k == "snat to" || k == "dnat to") nat(c);
+        if (k == "accept")
+            rule_.target = ir::Accept{};
+        else if (k == "drop")
+            rule_.target = ir::Drop{};
+        else if (k == "return")
+            rule_.target = ir::Return{};
+        else if (k == "counter")
+            rule_.target = ir::NoTarget{};
+        else if (k == "notrack")
+            rule_.target = ir::Notrack{};
+        else if (k == "reject")
+            reject(c);
+        else if (k == "jump" || k == "goto")
+            jump(c);
+        else if (k == "log")
+            log(c);
+        else if (k == "mark set")
+            setMark(c);
+        else if (k.starts_with("ct mark "))
+            connmark(c);
+        else if (k == "snat to" || k == "dnat to")
+            nat(c);
         else if (k == "masquerade" || k == "masquerade to" || k == "redirect" || k == "redirect to")
             portNat(c);
-        else if (k.starts_with("tproxy")) tproxy(c);
+        else if (k.starts_with("tproxy"))
+            tproxy(c);
         else {
             diags_.report(Code::E001, c.span, "unknown statement '" + k + "'");
             fail();
@@ -385,9 +420,9 @@ private:
             const auto& v6 = rejectTypes(Family::V6);
             if (std::find(v4.begin(), v4.end(), *name) == v4.end() &&
                 std::find(v6.begin(), v6.end(), *name) == v6.end()) {
-                diags_.report(Code::E101, with->span, "unknown reject type '" + *name + "'")
-                    .hint = "e.g. icmp-port-unreachable, icmp-admin-prohibited, "
-                            "icmp6-adm-prohibited, tcp-reset";
+                diags_.report(Code::E101, with->span, "unknown reject type '" + *name + "'").hint =
+                    "e.g. icmp-port-unreachable, icmp-admin-prohibited, "
+                    "icmp6-adm-prohibited, tcp-reset";
                 return fail();
             }
             r.with = *name;
@@ -400,8 +435,10 @@ private:
         if (!v) return;
         auto name = values_.word(*v, "chain");
         if (!name) return fail();
-        if (c.key == "jump") rule_.target = ir::Jump{*name};
-        else rule_.target = ir::Goto{*name};
+        if (c.key == "jump")
+            rule_.target = ir::Jump{*name};
+        else
+            rule_.target = ir::Goto{*name};
     }
 
     void log(const ast::Clause& c) {
@@ -410,15 +447,16 @@ private:
             auto s = values_.word(*p, "log prefix");
             if (!s) return fail();
             if (s->size() > 29) {
-                diags_.report(Code::E205, p->span, "log prefix is longer than the kernel's 29 bytes");
+                diags_.report(Code::E205, p->span,
+                              "log prefix is longer than the kernel's 29 bytes");
                 return fail();
             }
             l.prefix = *s;
         }
         if (const ast::Value* lv = c.option("level")) {
             static const std::map<std::string_view, uint8_t> kLevels = {
-                {"emerg", 0}, {"alert", 1}, {"crit", 2}, {"err", 3}, {"error", 3},
-                {"warn", 4}, {"warning", 4}, {"notice", 5}, {"info", 6}, {"debug", 7}};
+                {"emerg", 0}, {"alert", 1},   {"crit", 2},   {"err", 3},  {"error", 3},
+                {"warn", 4},  {"warning", 4}, {"notice", 5}, {"info", 6}, {"debug", 7}};
             const ast::Value* r = values_.single(*lv, "log level");
             if (!r) return fail();
             if (r->kind == ast::Value::Kind::Atom && r->atom == ast::Value::AtomKind::Name) {
@@ -485,14 +523,17 @@ private:
             auto spec = values_.natSpec(c.args[0], tableFamily(ctx_.family));
             if (!spec) return fail();
             if (spec->first || !spec->ports) {
-                diags_.report(Code::E104, c.args[0].span,
-                              "'" + c.key.substr(0, c.key.find(' ')) + "' takes only ports: to :PORT[-PORT]");
+                diags_.report(
+                    Code::E104, c.args[0].span,
+                    "'" + c.key.substr(0, c.key.find(' ')) + "' takes only ports: to :PORT[-PORT]");
                 return fail();
             }
             ports = spec->ports;
         }
-        if (c.key.starts_with("redirect")) rule_.target = ir::Redirect{ports};
-        else rule_.target = ir::Masquerade{ports};
+        if (c.key.starts_with("redirect"))
+            rule_.target = ir::Redirect{ports};
+        else
+            rule_.target = ir::Masquerade{ports};
     }
 
     void tproxy(const ast::Clause& c) {
@@ -513,8 +554,8 @@ private:
         if (spec->first) fam = spec->first->family;
         if (!fam) fam = ir::ruleFamily(rule_);
         if (!fam) {
-            diags_.report(Code::E106, c.span, "tproxy in an inet table needs a family")
-                .hint = "write 'tproxy ip to :PORT' or 'tproxy ip6 to :PORT'";
+            diags_.report(Code::E106, c.span, "tproxy in an inet table needs a family").hint =
+                "write 'tproxy ip to :PORT' or 'tproxy ip6 to :PORT'";
             return fail();
         }
         t.family = *fam;
@@ -557,10 +598,12 @@ private:
         if (!ports) return;
         for (const auto& m : rule_.matches) {
             auto* p = std::get_if<ir::ProtoMatch>(&m);
-            if (p && !p->negated && (p->proto == 6 || p->proto == 17 || p->proto == 132 || p->proto == 33))
+            if (p && !p->negated &&
+                (p->proto == 6 || p->proto == 17 || p->proto == 132 || p->proto == 33))
                 return;
         }
-        diags_.report(Code::E106, statement.span, "translating ports needs a tcp, udp or sctp match")
+        diags_
+            .report(Code::E106, statement.span, "translating ports needs a tcp, udp or sctp match")
             .hint = "add e.g. 'tcp dport ...' or 'proto udp' to the rule";
         fail();
     }
@@ -576,18 +619,20 @@ private:
             fam = f;
         };
         for (const auto& m : rule_.matches) {
-            if (auto* a = std::get_if<ir::AddrMatch>(&m)) see(ir::familyOf(a->items[0]), "addresses");
+            if (auto* a = std::get_if<ir::AddrMatch>(&m))
+                see(ir::familyOf(a->items[0]), "addresses");
             if (auto* i = std::get_if<ir::IcmpMatch>(&m)) see(i->family, "icmp type");
         }
-        if (auto* n = std::get_if<ir::Nat>(&rule_.target); n && n->first) see(n->first->family, "nat address");
+        if (auto* n = std::get_if<ir::Nat>(&rule_.target); n && n->first)
+            see(n->first->family, "nat address");
         if (auto* t = std::get_if<ir::Tproxy>(&rule_.target)) see(t->family, "tproxy");
-        if (auto* r = std::get_if<ir::Reject>(&rule_.target); r && !r->with.empty() && r->with != "tcp-reset")
+        if (auto* r = std::get_if<ir::Reject>(&rule_.target);
+            r && !r->with.empty() && r->with != "tcp-reset")
             see(r->with.starts_with("icmp6-") ? Family::V6 : Family::V4, "reject type");
         if (auto tf = tableFamily(ctx_.family); tf && fam && *tf != *fam) {
             diags_.report(Code::E104, rule_.span,
                           std::string("an ") + (*fam == Family::V4 ? "IPv4" : "IPv6") +
-                              " rule in a table of family " +
-                              (*tf == Family::V4 ? "ip" : "ip6"));
+                              " rule in a table of family " + (*tf == Family::V4 ? "ip" : "ip6"));
             fail();
         }
     }
@@ -601,7 +646,8 @@ private:
 
 }  // namespace
 
-std::optional<ir::Rule> lowerRule(const ast::Rule& rule, const RuleContext& ctx, ValueReader& values) {
+std::optional<ir::Rule> lowerRule(const ast::Rule& rule, const RuleContext& ctx,
+                                  ValueReader& values) {
     return RuleLowering(ctx, values).run(rule);
 }
 

@@ -16,6 +16,7 @@ struct RuleContext {
     std::string table;
 };
 
-std::optional<ir::Rule> lowerRule(const ast::Rule& rule, const RuleContext& ctx, ValueReader& values);
+std::optional<ir::Rule> lowerRule(const ast::Rule& rule, const RuleContext& ctx,
+                                  ValueReader& values);
 
 }  // namespace policyc

@@ -14,10 +14,10 @@
 namespace policyc {
 namespace {
 
-using grammar::PolicyLexer;
-using grammar::PolicyParser;
 using antlr4::ParserRuleContext;
 using antlr4::Token;
+using grammar::PolicyLexer;
+using grammar::PolicyParser;
 
 SourceSpan spanOf(uint32_t file, const Token* start, const Token* stop) {
     SourceSpan s;
@@ -29,16 +29,17 @@ SourceSpan spanOf(uint32_t file, const Token* start, const Token* stop) {
     s.endLine = static_cast<uint32_t>(end->getLine());
     const std::string text = end->getText();
     size_t lastNl = text.rfind('\n');
-    s.endColumn = lastNl == std::string::npos
-                      ? static_cast<uint32_t>(end->getCharPositionInLine() + std::max<size_t>(text.size(), 1))
-                      : static_cast<uint32_t>(text.size() - lastNl - 1);
+    s.endColumn =
+        lastNl == std::string::npos
+            ? static_cast<uint32_t>(end->getCharPositionInLine() + std::max<size_t>(text.size(), 1))
+            : static_cast<uint32_t>(text.size() - lastNl - 1);
     return s;
 }
 
 /// Collects syntax errors as located diagnostics, with shorter messages than ANTLR's when the
 /// expected-token set is the whole keyword list.
 class ErrorCollector : public antlr4::BaseErrorListener {
-public:
+  public:
     ErrorCollector(uint32_t file, Diagnostics& diags) : file_(file), diags_(diags) {}
 
     void syntaxError(antlr4::Recognizer*, Token* offending, size_t line, size_t column,
@@ -49,22 +50,21 @@ public:
         std::string text = msg;
         if (offending) {
             span = spanOf(file_, offending, offending);
-            const std::string tok = offending->getType() == Token::EOF ? "end of file"
-                                                                       : "'" + offending->getText() + "'";
+            const std::string tok = offending->getType() == Token::EOF
+                                        ? "end of file"
+                                        : "'" + offending->getText() + "'";
             const size_t expecting = msg.find("expecting {");
             if (expecting != std::string::npos &&
                 std::count(msg.begin() + static_cast<long>(expecting), msg.end(), ',') > 6) {
                 text = "unexpected " + tok;
             }
         }
-        if (!sink) return;
         diags_.report(Code::E001, span, text);
     }
 
     int count = 0;
-    bool sink = true;
 
-private:
+  private:
     uint32_t file_;
     Diagnostics& diags_;
 };
@@ -80,7 +80,7 @@ std::string unquote(std::string_view s) {
 }
 
 class AstBuilder {
-public:
+  public:
     explicit AstBuilder(uint32_t file) : file_(file) {}
 
     ast::File build(PolicyParser::FileContext* ctx, std::string_view implicitHostName) {
@@ -107,7 +107,7 @@ public:
         return out;
     }
 
-private:
+  private:
     SourceSpan span(ParserRuleContext* ctx) const {
         return spanOf(file_, ctx->getStart(), ctx->getStop());
     }
@@ -129,12 +129,18 @@ private:
         ast::Value v;
         v.span = span(ctx);
         v.text = ctx->getText();
-        if (ctx->NUMBER()) v.atom = ast::Value::AtomKind::Number;
-        else if (ctx->IPV4()) v.atom = ast::Value::AtomKind::Ipv4;
-        else if (ctx->ADDR6()) v.atom = ast::Value::AtomKind::Addr6;
-        else if (ctx->VAR()) v.atom = ast::Value::AtomKind::Var, v.text = v.text.substr(1);
-        else if (ctx->STRING()) v.atom = ast::Value::AtomKind::String, v.text = unquote(v.text);
-        else v.atom = ast::Value::AtomKind::Name;
+        if (ctx->NUMBER())
+            v.atom = ast::Value::AtomKind::Number;
+        else if (ctx->IPV4())
+            v.atom = ast::Value::AtomKind::Ipv4;
+        else if (ctx->ADDR6())
+            v.atom = ast::Value::AtomKind::Addr6;
+        else if (ctx->VAR())
+            v.atom = ast::Value::AtomKind::Var, v.text = v.text.substr(1);
+        else if (ctx->STRING())
+            v.atom = ast::Value::AtomKind::String, v.text = unquote(v.text);
+        else
+            v.atom = ast::Value::AtomKind::Name;
         return v;
     }
 
@@ -153,7 +159,8 @@ private:
         return v;
     }
 
-    static ast::Value composite(ast::Value::Kind kind, std::vector<ast::Value> parts, SourceSpan s) {
+    static ast::Value composite(ast::Value::Kind kind, std::vector<ast::Value> parts,
+                                SourceSpan s) {
         ast::Value v;
         v.kind = kind;
         v.parts = std::move(parts);
@@ -175,7 +182,8 @@ private:
         if (auto* set = dynamic_cast<PolicyParser::SetValueContext*>(ctx))
             return composite(ast::Value::Kind::Set, valueList(set->valueList()), s);
         if (auto* slash = dynamic_cast<PolicyParser::SlashValueContext*>(ctx))
-            return composite(ast::Value::Kind::Slash, {atom(slash->atom(0)), atom(slash->atom(1))}, s);
+            return composite(ast::Value::Kind::Slash, {atom(slash->atom(0)), atom(slash->atom(1))},
+                             s);
         if (auto* port = dynamic_cast<PolicyParser::PortOnlyValueContext*>(ctx)) {
             std::vector<ast::Value> atoms;
             for (auto* a : port->atom()) atoms.push_back(atom(a));
@@ -200,7 +208,8 @@ private:
         }
         ast::Value first = rangeOf(std::move(before));
         if (!sawColon) return first;
-        return composite(ast::Value::Kind::AddrPort, {std::move(first), rangeOf(std::move(after))}, s);
+        return composite(ast::Value::Kind::AddrPort, {std::move(first), rangeOf(std::move(after))},
+                         s);
     }
 
     std::vector<ast::Value> valueList(PolicyParser::ValueListContext* ctx) {
@@ -214,8 +223,8 @@ private:
     /// are arguments, and a keyword after the first value (or one of the option words) names the
     /// value that follows it.
     ast::Clause clause(ParserRuleContext* ctx) {
-        static const std::vector<std::string_view> kOptionWords = {"with", "prefix", "level",
-                                                                   "burst", "code", "mask"};
+        static const std::vector<std::string_view> kOptionWords = {"with",  "prefix", "level",
+                                                                   "burst", "code",   "mask"};
         ast::Clause c;
         c.span = span(ctx);
         std::string pending;
@@ -231,8 +240,8 @@ private:
         };
         auto addWord = [&](const std::string& w) {
             if (w == ";") return;
-            const bool option = std::find(kOptionWords.begin(), kOptionWords.end(), w) !=
-                                kOptionWords.end();
+            const bool option =
+                std::find(kOptionWords.begin(), kOptionWords.end(), w) != kOptionWords.end();
             if (inKey && !option) {
                 c.key += (c.key.empty() ? "" : " ") + w;
             } else {
@@ -243,8 +252,10 @@ private:
         };
         for (auto* child : ctx->children) {
             if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child)) {
-                if (t->getSymbol()->getType() == PolicyLexer::STRING) addValue(stringValue(t));
-                else addWord(t->getText());
+                if (t->getSymbol()->getType() == PolicyLexer::STRING)
+                    addValue(stringValue(t));
+                else
+                    addWord(t->getText());
             } else if (dynamic_cast<PolicyParser::NegationContext*>(child)) {
                 c.negated = true;
             } else if (auto* v = dynamic_cast<PolicyParser::ValueContext*>(child)) {
@@ -335,24 +346,34 @@ private:
         } else if (auto* tp = ctx->tproxyDecl()) {
             // args: [protocols..., ports...] split by the props "proto"/"port"
             item.kind = "tproxy";
-            item.props.push_back(ast::Clause{"proto", false, valueList(tp->valueList(0)), {}, span(tp->valueList(0))});
-            item.props.push_back(ast::Clause{"port", false, valueList(tp->valueList(1)), {}, span(tp->valueList(1))});
-            item.props.push_back(ast::Clause{"in", false, {nameValue(tp->name())}, {}, span(tp->name())});
-            item.props.push_back(ast::Clause{"to", false, {value(tp->value())}, {}, span(tp->value())});
+            item.props.push_back(ast::Clause{
+                "proto", false, valueList(tp->valueList(0)), {}, span(tp->valueList(0))});
+            item.props.push_back(ast::Clause{
+                "port", false, valueList(tp->valueList(1)), {}, span(tp->valueList(1))});
+            item.props.push_back(
+                ast::Clause{"in", false, {nameValue(tp->name())}, {}, span(tp->name())});
+            item.props.push_back(
+                ast::Clause{"to", false, {value(tp->value())}, {}, span(tp->value())});
             for (auto* o : tp->intentOption()) item.props.push_back(clause(o));
         } else if (auto* m = ctx->masqueradeDecl()) {
             item.kind = "masquerade";
             if (m->valueList())
-                item.props.push_back(ast::Clause{"from", false, valueList(m->valueList()), {}, span(m->valueList())});
+                item.props.push_back(ast::Clause{
+                    "from", false, valueList(m->valueList()), {}, span(m->valueList())});
             if (m->name())
-                item.props.push_back(ast::Clause{"out", false, {nameValue(m->name())}, {}, span(m->name())});
+                item.props.push_back(
+                    ast::Clause{"out", false, {nameValue(m->name())}, {}, span(m->name())});
         } else if (auto* f = ctx->forwardDecl()) {
             item.kind = "forward";
-            item.props.push_back(ast::Clause{"proto", false, valueList(f->valueList(0)), {}, span(f->valueList(0))});
-            item.props.push_back(ast::Clause{"port", false, valueList(f->valueList(1)), {}, span(f->valueList(1))});
+            item.props.push_back(
+                ast::Clause{"proto", false, valueList(f->valueList(0)), {}, span(f->valueList(0))});
+            item.props.push_back(
+                ast::Clause{"port", false, valueList(f->valueList(1)), {}, span(f->valueList(1))});
             if (f->name())
-                item.props.push_back(ast::Clause{"in", false, {nameValue(f->name())}, {}, span(f->name())});
-            item.props.push_back(ast::Clause{"to", false, {value(f->value())}, {}, span(f->value())});
+                item.props.push_back(
+                    ast::Clause{"in", false, {nameValue(f->name())}, {}, span(f->name())});
+            item.props.push_back(
+                ast::Clause{"to", false, {value(f->value())}, {}, span(f->value())});
         } else if (auto* fw = ctx->forwardingDecl()) {
             item.kind = "forwarding";
             named(fw->name());
@@ -370,9 +391,12 @@ private:
             if (r->addrFamily()) item.name = r->addrFamily()->getText();
             for (auto* child : r->children) {
                 auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child);
-                if (t && t->getText() == "not") item.props.push_back(ast::Clause{"not", false, {}, {}, span(t)});
+                if (t && t->getText() == "not")
+                    item.props.push_back(ast::Clause{"not", false, {}, {}, span(t)});
             }
-            if (r->value()) item.props.push_back(ast::Clause{"priority", false, {value(r->value())}, {}, span(r->value())});
+            if (r->value())
+                item.props.push_back(
+                    ast::Clause{"priority", false, {value(r->value())}, {}, span(r->value())});
             for (auto* sel : r->ruleSelector()) item.props.push_back(clause(sel));
             ast::Clause action = clause(r->ruleAction());
             if (action.key == "table") action.key = "lookup";
@@ -380,8 +404,9 @@ private:
         } else if (auto* rt = ctx->routeDecl()) {
             item.kind = "route";
             if (rt->addrFamily()) item.name = rt->addrFamily()->getText();
-            if (rt->routeType()) item.props.push_back(ast::Clause{"type", false, {}, {}, span(rt->routeType())}),
-                item.props.back().key = "type " + rt->routeType()->getText();
+            if (rt->routeType())
+                item.props.push_back(ast::Clause{"type", false, {}, {}, span(rt->routeType())}),
+                    item.props.back().key = "type " + rt->routeType()->getText();
             item.args.push_back(value(rt->value()));
             for (auto* o : rt->routeOption()) item.props.push_back(clause(o));
         } else if (auto* s = ctx->sysctlDecl()) {

@@ -26,7 +26,7 @@ struct SourceSpan {
 
 /// Owns the text of every file read, so diagnostics can quote source lines long after parsing.
 class SourceManager {
-public:
+  public:
     struct File {
         std::string path;
         std::string text;
@@ -40,7 +40,7 @@ public:
     std::string_view lineText(uint32_t id, uint32_t line) const;
     uint32_t fileCount() const { return static_cast<uint32_t>(files_.size()); }
 
-private:
+  private:
     std::deque<File> files_;  // deque: references stay valid as files are added during includes
 };
 

@@ -39,18 +39,25 @@ std::optional<uint64_t> parseNumber(std::string_view text) {
 
 std::string describe(const ast::Value& v) {
     switch (v.kind) {
-        case Kind::Atom: return v.atom == AtomKind::Var ? "$" + v.text : "'" + v.text + "'";
-        case Kind::Range: return "a range";
-        case Kind::Slash: return "'" + v.parts[0].text + "/" + v.parts[1].text + "'";
-        case Kind::AddrPort: return "an address:port";
-        case Kind::PortOnly: return "a :port";
-        case Kind::Set: return "a set";
+        case Kind::Atom:
+            return v.atom == AtomKind::Var ? "$" + v.text : "'" + v.text + "'";
+        case Kind::Range:
+            return "a range";
+        case Kind::Slash:
+            return "'" + v.parts[0].text + "/" + v.parts[1].text + "'";
+        case Kind::AddrPort:
+            return "an address:port";
+        case Kind::PortOnly:
+            return "a :port";
+        case Kind::Set:
+            return "a set";
     }
     return "a value";
 }
 
 void ValueReader::wrongKind(const ast::Value& v, std::string_view expected) {
-    diags_.report(Code::E104, v.span, "expected " + std::string(expected) + ", found " + describe(v));
+    diags_.report(Code::E104, v.span,
+                  "expected " + std::string(expected) + ", found " + describe(v));
 }
 
 const ast::Value* ValueReader::resolve(const ast::Value& v, int depth) {
@@ -133,7 +140,8 @@ std::optional<ir::NumRange> ValueReader::numRange(const ast::Value& v0, uint32_t
         auto b = number(v->parts[1], max, what);
         if (!a || !b) return std::nullopt;
         if (*a > *b) {
-            diags_.report(Code::E103, v->span, std::string(what) + " range is empty (first > last)");
+            diags_.report(Code::E103, v->span,
+                          std::string(what) + " range is empty (first > last)");
             return std::nullopt;
         }
         return ir::NumRange{static_cast<uint32_t>(*a), static_cast<uint32_t>(*b)};
@@ -148,8 +156,10 @@ std::optional<std::vector<ir::NumRange>> ValueReader::ports(const std::vector<as
     bool ok = true;
     for (const ast::Value* v : flatten(values)) {
         auto r = numRange(*v, 65535, "port");
-        if (r) out.push_back(*r);
-        else ok = false;
+        if (r)
+            out.push_back(*r);
+        else
+            ok = false;
     }
     if (!ok || out.empty()) return std::nullopt;
     return out;
@@ -249,12 +259,15 @@ std::optional<ir::NumRange> ValueReader::ownerIds(const ast::Value& v0, bool gro
     if (v->kind == Kind::Atom && (v->atom == AtomKind::Name || v->atom == AtomKind::String)) {
         // Names are resolved on the machine that compiles; numeric ids avoid that dependency.
         if (group) {
-            if (const struct group* g = getgrnam(v->text.c_str())) return ir::NumRange{g->gr_gid, g->gr_gid};
+            if (const struct group* g = getgrnam(v->text.c_str()))
+                return ir::NumRange{g->gr_gid, g->gr_gid};
         } else {
-            if (const struct passwd* p = getpwnam(v->text.c_str())) return ir::NumRange{p->pw_uid, p->pw_uid};
+            if (const struct passwd* p = getpwnam(v->text.c_str()))
+                return ir::NumRange{p->pw_uid, p->pw_uid};
         }
-        diags_.report(Code::E101, v->span,
-                      std::string("no ") + what + " named '" + v->text + "' on this machine")
+        diags_
+            .report(Code::E101, v->span,
+                    std::string("no ") + what + " named '" + v->text + "' on this machine")
             .hint = std::string("use the numeric ") + (group ? "gid" : "uid");
         return std::nullopt;
     }
@@ -288,7 +301,8 @@ std::optional<NatSpec> ValueReader::natSpec(const ast::Value& v0, std::optional<
         case Kind::AddrPort:
             if (!addrPart(v->parts[0]) || !portPart(v->parts[1])) return std::nullopt;
             if (spec.first->family == ir::Family::V6 && !v->bracketed) {
-                diags_.report(Code::E104, v->span, "write an IPv6 address with a port as [addr]:port");
+                diags_.report(Code::E104, v->span,
+                              "write an IPv6 address with a port as [addr]:port");
                 return std::nullopt;
             }
             break;
@@ -308,8 +322,8 @@ std::optional<uint8_t> ValueReader::protocol(const ast::Value& v0) {
     if (!v) return std::nullopt;
     if (v->kind == Kind::Atom && v->atom == AtomKind::Name) {
         if (auto p = ir::protoByName(v->text)) return p;
-        diags_.report(Code::E101, v->span, "unknown protocol '" + v->text + "'")
-            .hint = "use tcp, udp, icmp, icmpv6, sctp, gre, esp, ah or a protocol number";
+        diags_.report(Code::E101, v->span, "unknown protocol '" + v->text + "'").hint =
+            "use tcp, udp, icmp, icmpv6, sctp, gre, esp, ah or a protocol number";
         return std::nullopt;
     }
     auto n = number(*v, 255, "protocol");
@@ -324,8 +338,8 @@ std::optional<uint32_t> ValueReader::routeTable(const ast::Value& v0) {
         if (v->text == "main") return ir::kTableMain;
         if (v->text == "local") return ir::kTableLocal;
         if (v->text == "default") return ir::kTableDefault;
-        diags_.report(Code::E101, v->span, "unknown routing table '" + v->text + "'")
-            .hint = "use main, local, default or a table number";
+        diags_.report(Code::E101, v->span, "unknown routing table '" + v->text + "'").hint =
+            "use main, local, default or a table number";
         return std::nullopt;
     }
     auto n = number(*v, 0xffffffff, "routing table");

@@ -25,7 +25,7 @@ struct NatSpec {
 };
 
 class ValueReader {
-public:
+  public:
     ValueReader(const Definitions& defs, Diagnostics& diags) : defs_(defs), diags_(diags) {}
 
     /// Every element of a value list with sets and definitions expanded, in order.
@@ -51,7 +51,7 @@ public:
 
     Diagnostics& diags() { return diags_; }
 
-private:
+  private:
     const ast::Value* resolve(const ast::Value& v, int depth = 0);
     void flattenInto(const ast::Value& v, std::vector<const ast::Value*>& out, int depth);
     void wrongKind(const ast::Value& v, std::string_view expected);

@@ -4,7 +4,6 @@
 #include "driver/cli.h"
 
 #include <CLI/CLI.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -46,15 +45,25 @@ struct Rendering {
 const std::vector<Rendering>& renderings() {
     static const std::vector<Rendering> kRenderings = {
         {"iptables", ".iptables",
-         [](const ir::Host& h, const SourceManager&) { return backends::renderIptables(h, ir::Family::V4); }},
+         [](const ir::Host& h, const SourceManager&) {
+             return backends::renderIptables(h, ir::Family::V4);
+         }},
         {"ip6tables", ".ip6tables",
-         [](const ir::Host& h, const SourceManager&) { return backends::renderIptables(h, ir::Family::V6); }},
-        {"nft", ".nft", [](const ir::Host& h, const SourceManager&) { return backends::renderNft(h); }},
+         [](const ir::Host& h, const SourceManager&) {
+             return backends::renderIptables(h, ir::Family::V6);
+         }},
+        {"nft", ".nft",
+         [](const ir::Host& h, const SourceManager&) { return backends::renderNft(h); }},
         {"routes", ".routes",
-         [](const ir::Host& h, const SourceManager&) { return backends::renderRoutes(h, ir::Family::V4); }},
+         [](const ir::Host& h, const SourceManager&) {
+             return backends::renderRoutes(h, ir::Family::V4);
+         }},
         {"routes6", ".routes6",
-         [](const ir::Host& h, const SourceManager&) { return backends::renderRoutes(h, ir::Family::V6); }},
-        {"sysctl", ".sysctl", [](const ir::Host& h, const SourceManager&) { return backends::renderSysctl(h); }},
+         [](const ir::Host& h, const SourceManager&) {
+             return backends::renderRoutes(h, ir::Family::V6);
+         }},
+        {"sysctl", ".sysctl",
+         [](const ir::Host& h, const SourceManager&) { return backends::renderSysctl(h); }},
         {"json", ".json",
          [](const ir::Host& h, const SourceManager& s) { return toJson(h, s).dump(2) + "\n"; }},
     };
@@ -66,7 +75,8 @@ void printDiagnostics(const Diagnostics& diags, const SourceManager& sources, st
 }
 
 /// Compiles the file and runs the analyzer on every host. Front-end errors make it nullopt.
-std::optional<ir::Policy> compileAndCheck(const Options& o, SourceManager& sources, Diagnostics& diags) {
+std::optional<ir::Policy> compileAndCheck(const Options& o, SourceManager& sources,
+                                          Diagnostics& diags) {
     auto policy = compileFile(o.file, sources, diags);
     if (!policy) return std::nullopt;
     for (const auto& h : policy->hosts) {
@@ -110,13 +120,14 @@ void printSummary(const ir::Host& h, const std::map<std::string_view, std::strin
     }
     size_t findings = 0;
     for (const auto& d : diags.items()) findings += d.host.empty() || d.host == h.name;
-    std::cout << "host " << h.name << ": " << h.interfaces.size() << " interfaces, " << h.tables.size()
-              << " tables, " << chains << " chains, " << rules << " rules (iptables "
-              << countLines(out.at("iptables"), "-A ") << ", ip6tables "
+    std::cout << "host " << h.name << ": " << h.interfaces.size() << " interfaces, "
+              << h.tables.size() << " tables, " << chains << " chains, " << rules
+              << " rules (iptables " << countLines(out.at("iptables"), "-A ") << ", ip6tables "
               << countLines(out.at("ip6tables"), "-A ") << "), " << h.routingRules.size()
               << " routing rules, " << h.routes.size() << " routes, " << h.sysctls.size()
               << " sysctls, " << findings << " findings\n";
-    std::cout << "  wrote " << dir << "/" << h.name << ".{iptables,ip6tables,nft,routes,routes6,sysctl,json}\n";
+    std::cout << "  wrote " << dir << "/" << h.name
+              << ".{iptables,ip6tables,nft,routes,routes6,sysctl,json}\n";
 }
 
 int runBuild(const Options& o) {
@@ -200,11 +211,15 @@ int runLint(const Options& o) {
             selectHost(*policy, o, "lint");
             return 2;
         }
-        std::erase_if(found, [&](const Diagnostic& d) { return !d.host.empty() && d.host != o.host; });
+        std::erase_if(found,
+                      [&](const Diagnostic& d) { return !d.host.empty() && d.host != o.host; });
     }
-    if (o.format == "json") std::cout << renderJson(found, sources);
-    else if (o.format == "sarif") std::cout << renderSarif(found, sources);
-    else std::cout << renderText(found, sources);
+    if (o.format == "json")
+        std::cout << renderJson(found, sources);
+    else if (o.format == "sarif")
+        std::cout << renderSarif(found, sources);
+    else
+        std::cout << renderText(found, sources);
 
     if (!policy || std::any_of(found.begin(), found.end(), isFrontEndError)) return 2;
     const bool errors = std::any_of(found.begin(), found.end(),
@@ -214,32 +229,40 @@ int runLint(const Options& o) {
 }
 
 int notAvailable(std::string_view verb, std::string_view issue) {
-    std::cerr << "policyc: error: '" << verb << "' is not available yet in this version (" << issue
-              << ") [not-available]\n"
-              << "  hint: 'policyc build FILE.pol' writes the iptables-restore, nft -f and ip -batch "
-                 "renderings, which the real tools can load\n";
+    std::cerr
+        << "policyc: error: '" << verb << "' is not available yet in this version (" << issue
+        << ") [not-available]\n"
+        << "  hint: 'policyc build FILE.pol' writes the iptables-restore, nft -f and ip -batch "
+           "renderings, which the real tools can load\n";
     return 2;
 }
 
 }  // namespace
 
 int runCli(int argc, char** argv) {
-    CLI::App app{"policyc: a compiler and static analyzer for Linux packet-filtering and policy-routing rules"};
+    CLI::App app{
+        "policyc: a compiler and static analyzer for Linux packet-filtering and policy-routing "
+        "rules"};
     app.require_subcommand(1);
     Options o;
 
-    auto* build = app.add_subcommand("build", "compile a .pol file and write or print its renderings");
+    auto* build =
+        app.add_subcommand("build", "compile a .pol file and write or print its renderings");
     build->add_option("FILE", o.file, "the .pol file ('-' for standard input)")->required();
     build->add_option("--host", o.host, "act on this host only");
-    build->add_option("--emit", o.emit, "print one host's rendering: iptables, ip6tables, nft, routes, routes6, sysctl, json");
+    build->add_option(
+        "--emit", o.emit,
+        "print one host's rendering: iptables, ip6tables, nft, routes, routes6, sysctl, json");
     build->add_option("-o", o.outDir, "output directory (default policyc-out)");
 
     auto* lint = app.add_subcommand("lint", "report mistakes in a policy");
     lint->add_option("FILE", o.file, "the .pol file ('-' for standard input)");
-    lint->add_option("--from", o.from, "read a rule set: iptables-save or nft-json")->check(CLI::IsMember({"iptables-save", "nft-json"}));
+    lint->add_option("--from", o.from, "read a rule set: iptables-save or nft-json")
+        ->check(CLI::IsMember({"iptables-save", "nft-json"}));
     lint->add_flag("--live", o.live, "read the current network namespace");
     lint->add_option("--host", o.host, "only this host's findings");
-    lint->add_option("--format", o.format, "text, json or sarif")->check(CLI::IsMember({"text", "json", "sarif"}));
+    lint->add_option("--format", o.format, "text, json or sarif")
+        ->check(CLI::IsMember({"text", "json", "sarif"}));
     lint->add_flag("--werror", o.werror, "any finding fails (exit 1)");
 
     auto* diff = app.add_subcommand("diff", "show what apply would change in the live kernel");
@@ -255,7 +278,9 @@ int runCli(int argc, char** argv) {
     apply->add_option("--confirm", o.confirm);
 
     auto* import = app.add_subcommand("import", "print a .pol equivalent to a rule set");
-    import->add_option("--from", o.from)->required()->check(CLI::IsMember({"iptables-save", "nft-json"}));
+    import->add_option("--from", o.from)
+        ->required()
+        ->check(CLI::IsMember({"iptables-save", "nft-json"}));
     import->add_option("FILE", o.file)->required();
 
     try {
@@ -268,7 +293,8 @@ int runCli(int argc, char** argv) {
     if (lint->parsed()) return runLint(o);
     if (diff->parsed()) return notAvailable("diff", "the kernel backends come next");
     if (apply->parsed()) return notAvailable("apply", "the kernel backends come next");
-    if (import->parsed()) return notAvailable("import", "the iptables-save and nft JSON readers come next");
+    if (import->parsed())
+        return notAvailable("import", "the iptables-save and nft JSON readers come next");
     return 2;
 }
 

@@ -30,10 +30,14 @@ constexpr uint32_t kIpv6DefaultMetric = 1024;
 
 std::string tableName(uint32_t table) {
     switch (table) {
-        case ir::kTableMain: return "main";
-        case ir::kTableLocal: return "local";
-        case ir::kTableDefault: return "default";
-        default: return std::to_string(table);
+        case ir::kTableMain:
+            return "main";
+        case ir::kTableLocal:
+            return "local";
+        case ir::kTableDefault:
+            return "default";
+        default:
+            return std::to_string(table);
     }
 }
 
@@ -53,10 +57,14 @@ std::string fwmarkText(const ir::MarkMask& mark) {
 
 std::string_view ruleAction(RoutingRule::Action action) {
     switch (action) {
-        case RoutingRule::Action::Lookup: return "lookup";
-        case RoutingRule::Action::Blackhole: return "blackhole";
-        case RoutingRule::Action::Unreachable: return "unreachable";
-        case RoutingRule::Action::Prohibit: return "prohibit";
+        case RoutingRule::Action::Lookup:
+            return "lookup";
+        case RoutingRule::Action::Blackhole:
+            return "blackhole";
+        case RoutingRule::Action::Unreachable:
+            return "unreachable";
+        case RoutingRule::Action::Prohibit:
+            return "prohibit";
     }
     return "lookup";
 }
@@ -81,11 +89,16 @@ void renderRule(std::ostringstream& out, const RoutingRule& rule) {
 
 std::string_view routeType(Route::Type type) {
     switch (type) {
-        case Route::Type::Unicast: return "";
-        case Route::Type::Local: return "local";
-        case Route::Type::Blackhole: return "blackhole";
-        case Route::Type::Unreachable: return "unreachable";
-        case Route::Type::Prohibit: return "prohibit";
+        case Route::Type::Unicast:
+            return "";
+        case Route::Type::Local:
+            return "local";
+        case Route::Type::Blackhole:
+            return "blackhole";
+        case Route::Type::Unreachable:
+            return "unreachable";
+        case Route::Type::Prohibit:
+            return "prohibit";
     }
     return "";
 }

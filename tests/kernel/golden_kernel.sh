@@ -8,7 +8,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/netns_lib.sh"
 require_netns
-expected=$1
+# usage: golden_kernel.sh POLICYC FILE.pol EXPECTED_DIR (policyc gives the hosts' interfaces)
+policyc=$1 pol=$2 expected=$3
 fail=0
 check() {  # name, command...
     local name=$1; shift
@@ -16,9 +17,9 @@ check() {  # name, command...
     out=$("$@" 2>&1); rc=$?
     if [ $rc -eq 0 ]; then echo "ok: $name"; else echo "FAIL: $name (exit $rc)"; echo "$out"; fail=1; fi
 }
-for json in "$expected"/*.json; do
-    host=$(basename "$json" .json)
-    dir=$(dirname "$json")
+for rendering in "$expected"/*.iptables; do
+    host=$(basename "$rendering" .iptables)
+    dir=$expected
     [ -s "$dir/$host.iptables" ] && check "$host.iptables" "$here/ipt_oracle.sh" 4 "$dir/$host.iptables"
     [ -s "$dir/$host.ip6tables" ] && check "$host.ip6tables" "$here/ipt_oracle.sh" 6 "$dir/$host.ip6tables"
     if [ -s "$dir/$host.nft" ]; then
@@ -29,11 +30,11 @@ for json in "$expected"/*.json; do
         fi
     fi
     if [ -s "$dir/$host.routes" ] || [ -s "$dir/$host.routes6" ] || [ -s "$dir/$host.sysctl" ]; then
-        mapfile -t ifaces < <(python3 -c '
+        mapfile -t ifaces < <("$policyc" build "$pol" --host "$host" --emit json | python3 -c '
 import json,sys
-h=json.load(open(sys.argv[1]))
+h=json.load(sys.stdin)
 for i in h.get("interfaces",[]):
-    if i["name"]!="lo": print(i["name"]+"="+",".join(i.get("addresses",[])))' "$json")
+    if i["name"]!="lo": print(i["name"]+"="+",".join(i.get("addresses",[])))')
         [ -s "$dir/$host.routes" ] && check "$host.routes" python3 "$here/routes_oracle.py" "$dir/$host.routes" "${ifaces[@]}"
         [ -s "$dir/$host.routes6" ] && check "$host.routes6" python3 "$here/routes_oracle.py" -6 "$dir/$host.routes6" "${ifaces[@]}"
         [ -s "$dir/$host.sysctl" ] && check "$host.sysctl" "$here/sysctl_oracle.sh" "$dir/$host.sysctl" "${ifaces[@]}"

@@ -9,9 +9,10 @@ require_netns() {
     ip netns del "$probe"
 }
 
-# usage: write_fixtures SCRIPT UNIT_TEST_BINARY TEST_CASE_PATTERN
+# usage: write_fixtures SCRIPT UNIT_TEST_BINARY WRITER
 # The fixture runners' common start: checks the binary and root, makes $tmp (removed on exit)
-# and has the unit test binary write its fixture renderings there (POLICYC_ORACLE_DIR).
+# and has the unit test binary run its fixture writer WRITER into it (see
+# tests/unit/fixture_writers.h).
 write_fixtures() {
     if [ -z "$2" ] || [ ! -x "$2" ]; then
         echo "usage: $1 UNIT_TEST_BINARY" >&2
@@ -24,7 +25,7 @@ write_fixtures() {
     tmp=$(mktemp -d) || exit 2
     trap 'rm -rf "$tmp"' EXIT
     trap 'exit 2' HUP INT TERM
-    if ! POLICYC_ORACLE_DIR="$tmp" "$2" -tc="$3" >"$tmp/unit.log" 2>&1; then
+    if ! POLICYC_ORACLE_DIR="$tmp" "$2" --write-fixtures="$3" >"$tmp/unit.log" 2>&1; then
         cat "$tmp/unit.log" >&2
         exit 1
     fi

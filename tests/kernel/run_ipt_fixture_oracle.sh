@@ -9,7 +9,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/netns_lib.sh"
-write_fixtures run_ipt_fixture_oracle "${1:-}" 'iptables text: write fixture renderings*'
+write_fixtures run_ipt_fixture_oracle "${1:-}" iptables
 
 status=0
 count=0

@@ -9,7 +9,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 oracle="$here/nft_oracle.sh"
 . "$here/netns_lib.sh"
-write_fixtures run_nft_fixture_oracle "${1:-}" 'nft_text: write fixtures*'
+write_fixtures run_nft_fixture_oracle "${1:-}" nft
 
 
 status=0

@@ -9,7 +9,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/netns_lib.sh"
-write_fixtures run_routes_fixture_oracle "${1:-}" 'routes_text: write fixtures*'
+write_fixtures run_routes_fixture_oracle "${1:-}" routes
 for tool in ip python3 sysctl; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "run_routes_fixture_oracle: skipped: $tool not installed" >&2

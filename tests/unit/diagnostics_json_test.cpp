@@ -57,20 +57,18 @@ TEST_CASE("diagnostics_json: cli.md's findings object") {
 
     const json* snat = findByCode(j["findings"], "code", "missing-snat");
     REQUIRE(snat);
-    CHECK(*snat == json{{"code", "missing-snat"},
-                        {"severity", "warning"},
-                        {"message", "packets keep their source"},
-                        {"file", "site.pol"},
-                        {"line", 2},
-                        {"column", 9},
-                        {"hint", "add snat to 10.0.0.3"},
-                        {"host", "client"},
-                        {"notes",
-                         {{{"message", "rerouted here"},
-                           {"file", "site.pol"},
-                           {"line", 1},
-                           {"column", 1}},
-                          {{"message", "a note without a place"}}}}});
+    CHECK(*snat ==
+          json{{"code", "missing-snat"},
+               {"severity", "warning"},
+               {"message", "packets keep their source"},
+               {"file", "site.pol"},
+               {"line", 2},
+               {"column", 9},
+               {"hint", "add snat to 10.0.0.3"},
+               {"host", "client"},
+               {"notes",
+                {{{"message", "rerouted here"}, {"file", "site.pol"}, {"line", 1}, {"column", 1}},
+                 {{"message", "a note without a place"}}}}});
 
     const json* live = findByCode(j["findings"], "code", "unreachable-rule");
     REQUIRE(live);

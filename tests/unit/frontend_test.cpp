@@ -43,7 +43,8 @@ TEST_CASE("every sample and golden case re-prints to .pol that compiles to the s
 TEST_CASE("includes splice files in place, inside hosts and at file level") {
     const fs::path dir = fs::temp_directory_path() / "policyc-include-test";
     fs::create_directories(dir);
-    std::ofstream(dir / "rules.pol") << "define ssh = 22\ntable filter { chain INPUT { tcp dport $ssh accept } }\n";
+    std::ofstream(dir / "rules.pol")
+        << "define ssh = 22\ntable filter { chain INPUT { tcp dport $ssh accept } }\n";
     std::ofstream(dir / "main.pol") << "host a {\n    include \"rules.pol\"\n}\n";
     std::ofstream(dir / "loop.pol") << "include \"loop.pol\"\n";
     SourceManager sources;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/text/render.h"
+#include "tests/unit/fixture_writers.h"
 
 namespace {
 
@@ -549,15 +550,10 @@ TEST_CASE("iptables text: no qualifying table renders as the empty string") {
 
 // ctest's kernel/iptables_text_oracle sets POLICYC_ORACLE_DIR, then loads every file written
 // here with tests/kernel/ipt_oracle.sh, so the expectations above stay proven by the kernel.
-TEST_CASE("iptables text: write fixture renderings for the kernel oracle") {
-    const char* dir = std::getenv("POLICYC_ORACLE_DIR");
-    if (!dir) return;
+POLICYC_FIXTURE_WRITER(iptables) {
     for (const Fixture& f : fixtures()) {
-        const std::string path =
-            std::string(dir) + "/" + f.name + (f.family == Family::V4 ? ".v4" : ".v6");
-        std::ofstream out(path);
-        out << renderIptables(f.host(), f.family);
-        INFO("writing " << path);
-        CHECK(out.good());
+        policyc::testing::writeFixtureFile(
+            dir / (std::string(f.name) + (f.family == Family::V4 ? ".v4" : ".v6")),
+            renderIptables(f.host(), f.family));
     }
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The IR as JSON: hand-checked objects for a few elements of each kind.
-#include <doctest/doctest.h>
-
 #include "compiler/ir_json.h"
+
+#include <doctest/doctest.h>
 
 using namespace policyc;
 using namespace policyc::ir;
@@ -129,24 +129,22 @@ TEST_CASE("ir_json: rules carry match objects and a target object") {
           json{{"match", "ctstate"}, {"negated", false}, {"states", {"new", "established"}}});
     CHECK(snat["matches"][1] ==
           json{{"match", "iface"}, {"dir", "out"}, {"negated", false}, {"name", "vlan3"}});
-    CHECK(snat["target"] == json{{"target", "nat"},
-                                 {"kind", "snat"},
-                                 {"first", "10.0.0.3"},
-                                 {"ports", "1024-65535"}});
+    CHECK(
+        snat["target"] ==
+        json{{"target", "nat"}, {"kind", "snat"}, {"first", "10.0.0.3"}, {"ports", "1024-65535"}});
 }
 
 TEST_CASE("ir_json: routing rules, routes and the policy wrapper") {
     S1 s;
     const json j = toJson(s.host, s.sources);
-    CHECK(j["routingRules"][0] == json{{"family", "ipv4"},
-                                       {"priority", 1000},
-                                       {"invert", false},
-                                       {"fwmark", "0x1/0xffffffff"},
-                                       {"action", "lookup"},
-                                       {"table", 3},
-                                       {"span", {{"file", "site.pol"},
-                                                 {"line", 20},
-                                                 {"column", 3}}}});
+    CHECK(j["routingRules"][0] ==
+          json{{"family", "ipv4"},
+               {"priority", 1000},
+               {"invert", false},
+               {"fwmark", "0x1/0xffffffff"},
+               {"action", "lookup"},
+               {"table", 3},
+               {"span", {{"file", "site.pol"}, {"line", 20}, {"column", 3}}}});
     CHECK(j["routingRules"][1] == json{{"family", "ipv6"},
                                        {"priority", 1001},
                                        {"invert", true},
@@ -170,16 +168,16 @@ TEST_CASE("ir_json: routing rules, routes and the policy wrapper") {
 TEST_CASE("ir_json: the remaining match and target kinds") {
     const SourceManager none;
     Rule r;
-    r.matches = {ProtoMatch{6, true},
-                 ConnmarkMatch{false, {0x10, 0xf0}},
-                 CgroupMatch{false, "/app"},
-                 SocketMatch{true},
-                 IcmpMatch{Family::V6, false, 128, std::nullopt},
-                 AddrTypeMatch{Direction::Destination, false, "local"},
-                 LimitMatch{10, "second", 5},
-                 MacMatch{true, {0x02, 0x00, 0x5e, 0x10, 0xab, 0x0f}},
-                 AddrMatch{Direction::Source, false,
-                           {AddrRange{addr("10.0.0.1"), addr("10.0.0.9")}}}};
+    r.matches = {
+        ProtoMatch{6, true},
+        ConnmarkMatch{false, {0x10, 0xf0}},
+        CgroupMatch{false, "/app"},
+        SocketMatch{true},
+        IcmpMatch{Family::V6, false, 128, std::nullopt},
+        AddrTypeMatch{Direction::Destination, false, "local"},
+        LimitMatch{10, "second", 5},
+        MacMatch{true, {0x02, 0x00, 0x5e, 0x10, 0xab, 0x0f}},
+        AddrMatch{Direction::Source, false, {AddrRange{addr("10.0.0.1"), addr("10.0.0.9")}}}};
     r.target = Tproxy{Family::V4, std::nullopt, 8000, {1, 1}};
     Host h;
     h.tables = {Table{TableFamily::Ip6, "mangle", {Chain{"PREROUTING", {}, {r}, {}}}, {}}};
@@ -191,12 +189,12 @@ TEST_CASE("ir_json: the remaining match and target kinds") {
     CHECK(m["matches"][4] ==
           json{{"match", "icmp"}, {"family", "ipv6"}, {"negated", false}, {"type", 128}});
     CHECK(m["matches"][5]["type"] == "local");
-    CHECK(m["matches"][6] == json{{"match", "limit"}, {"rate", 10}, {"unit", "second"},
-                                  {"burst", 5}});
+    CHECK(m["matches"][6] ==
+          json{{"match", "limit"}, {"rate", 10}, {"unit", "second"}, {"burst", 5}});
     CHECK(m["matches"][7]["mac"] == "02:00:5e:10:ab:0f");
     CHECK(m["matches"][8]["items"] == json{"10.0.0.1-10.0.0.9"});
-    CHECK(m["target"] == json{{"target", "tproxy"}, {"family", "ipv4"}, {"port", 8000},
-                              {"mark", "0x1/0x1"}});
+    CHECK(m["target"] ==
+          json{{"target", "tproxy"}, {"family", "ipv4"}, {"port", 8000}, {"mark", "0x1/0x1"}});
 
     const std::vector<std::pair<Target, json>> targets = {
         {NoTarget{}, {{"target", "none"}}},

@@ -2,6 +2,8 @@
 // The canonical .pol printer: hand-built IR for every element against text written by hand from
 // the printing contract (docs/language.md), then the same fixtures compiled back from the printed
 // text: compileText(printPolicy(p)) == p.
+#include "compiler/ir_print.h"
+
 #include <doctest/doctest.h>
 
 #include <array>
@@ -11,7 +13,6 @@
 #include "compiler/compile.h"
 #include "compiler/diagnostics.h"
 #include "compiler/ir.h"
-#include "compiler/ir_print.h"
 
 namespace {
 
@@ -103,8 +104,8 @@ std::vector<RuleCase> printMatchCases() {
         {makeRule({CtStateMatch{false, kCtRelated | kCtEstablished}}),
          "ct state established,related accept"},
         {makeRule({CtStateMatch{true, kCtInvalid}}), "ct state != invalid accept"},
-        {makeRule({CtStateMatch{false, kCtUntracked | kCtRelated | kCtEstablished | kCtNew |
-                                           kCtInvalid}}),
+        {makeRule({CtStateMatch{false,
+                                kCtUntracked | kCtRelated | kCtEstablished | kCtNew | kCtInvalid}}),
          "ct state invalid,new,established,related,untracked accept"},
 
         {makeRule({MarkMatch{false, mark(1)}}), "mark 0x1 accept"},
@@ -177,7 +178,8 @@ std::vector<RuleCase> printTargetCases() {
         {makeRule({}, Nat{Nat::Kind::Snat, ip("10.0.0.3"), {}, {}}), "snat to 10.0.0.3"},
         {makeRule({tcp()}, Nat{Nat::Kind::Dnat, ip("10.0.0.3"), {}, NumRange{1000, 1000}}),
          "proto tcp dnat to 10.0.0.3:1000"},
-        {makeRule({tcp()}, Nat{Nat::Kind::Snat, ip("10.0.0.3"), ip("10.0.0.9"), NumRange{1000, 2000}}),
+        {makeRule({tcp()},
+                  Nat{Nat::Kind::Snat, ip("10.0.0.3"), ip("10.0.0.9"), NumRange{1000, 2000}}),
          "proto tcp snat to 10.0.0.3-10.0.0.9:1000-2000"},
         {makeRule({}, Nat{Nat::Kind::Snat, ip("10.0.0.3"), ip("10.0.0.9"), {}}),
          "snat to 10.0.0.3-10.0.0.9"},
@@ -186,7 +188,8 @@ std::vector<RuleCase> printTargetCases() {
         {makeRule({}, Nat{Nat::Kind::Dnat, ip("fd00::1"), {}, {}}), "dnat to fd00::1"},
         {makeRule({}, Nat{Nat::Kind::Snat, ip("fd00::1"), ip("fd00::9"), {}}),
          "snat to fd00::1-fd00::9"},
-        {makeRule({tcp()}, Nat{Nat::Kind::Dnat, {}, {}, NumRange{1000, 1000}}), "proto tcp dnat to :1000"},
+        {makeRule({tcp()}, Nat{Nat::Kind::Dnat, {}, {}, NumRange{1000, 1000}}),
+         "proto tcp dnat to :1000"},
         {makeRule({}, Masquerade{}), "masquerade"},
         {makeRule({tcp()}, Masquerade{NumRange{1000, 2000}}), "proto tcp masquerade to :1000-2000"},
         {makeRule({tcp()}, Redirect{NumRange{8080, 8080}}), "proto tcp redirect to :8080"},
@@ -386,9 +389,9 @@ Policy printSitePolicy() {
     mangle.chains.push_back(out);
     Table nat{TableFamily::Ip, "nat", {}, {}};
     Chain post{"POSTROUTING", ChainPolicy::None, {}, {}};
-    post.rules.push_back(makeRule({IfaceMatch{IfaceDirection::Out, false, "vlan3"},
-                                   MarkMatch{false, mark(1)}},
-                                  Nat{Nat::Kind::Snat, ip("10.0.0.3"), {}, {}}));
+    post.rules.push_back(
+        makeRule({IfaceMatch{IfaceDirection::Out, false, "vlan3"}, MarkMatch{false, mark(1)}},
+                 Nat{Nat::Kind::Snat, ip("10.0.0.3"), {}, {}}));
     nat.chains.push_back(post);
     Table filter{TableFamily::Inet, "filter", {}, {}};
     Chain input{"INPUT", ChainPolicy::Drop, {}, {}};
@@ -587,9 +590,10 @@ TEST_CASE("print: routing rules, routes and sysctls") {
 TEST_CASE("print: hosts lay out sections in contract order, hosts apart by a blank line") {
     const Policy site = printSitePolicy();
     CHECK(printPolicy(site) == kSiteText);
-    CHECK(printHost(site.hosts[1]) == "host server {\n"
-                                      "    sysctl net.ipv4.conf.all.forwarding = 1\n"
-                                      "}\n");
+    CHECK(printHost(site.hosts[1]) ==
+          "host server {\n"
+          "    sysctl net.ipv4.conf.all.forwarding = 1\n"
+          "}\n");
     CHECK(printPolicy(Policy{}).empty());
 }
 

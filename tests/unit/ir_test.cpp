@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include <doctest/doctest.h>
-
 #include "compiler/ir.h"
+
+#include <doctest/doctest.h>
 
 using namespace policyc::ir;
 

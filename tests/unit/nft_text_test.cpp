@@ -13,6 +13,7 @@
 #include "backends/text/nft_text_vocab.h"
 #include "backends/text/render.h"
 #include "compiler/ir.h"
+#include "tests/unit/fixture_writers.h"
 
 using namespace policyc;
 using namespace policyc::ir;
@@ -986,11 +987,6 @@ std::vector<Fixture> fixtures() {
     };
 }
 
-void writeFile(const std::filesystem::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
-
 }  // namespace
 
 TEST_CASE("nft_text: fixtures render as nft lists them back") {
@@ -1031,9 +1027,7 @@ TEST_CASE("nft_text: chain names and base chains mirror the legacy tables") {
 }
 
 // With POLICYC_ORACLE_DIR set, writes NAME.nft for tests/kernel/run_nft_fixture_oracle.sh.
-TEST_CASE("nft_text: write fixtures for the kernel oracle") {
-    const char* dir = std::getenv("POLICYC_ORACLE_DIR");
-    if (dir == nullptr || *dir == '\0') return;
+POLICYC_FIXTURE_WRITER(nft) {
     for (const auto& f : fixtures())
-        writeFile(std::filesystem::path(dir) / (f.name + ".nft"), backends::renderNft(f.host));
+        policyc::testing::writeFixtureFile(dir / (f.name + ".nft"), backends::renderNft(f.host));
 }

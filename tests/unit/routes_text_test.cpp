@@ -15,6 +15,7 @@
 
 #include "backends/text/render.h"
 #include "backends/text/routing_tag.h"
+#include "tests/unit/fixture_writers.h"
 
 using namespace policyc;
 using namespace policyc::ir;
@@ -277,14 +278,8 @@ Fixture sysctlsOnly() {
 }
 
 std::vector<Fixture> fixtures() {
-    return {rulesV4(),        rulesV6(),       routesV4(),   routesV6(),
+    return {rulesV4(),       rulesV6(),        routesV4(),   routesV6(),
             mixedFamilies(), scenarioClient(), sysctlsOnly()};
-}
-
-void writeFile(const std::filesystem::path& path, const std::string& text) {
-    std::ofstream out(path);
-    out << text;
-    REQUIRE(out.good());
 }
 
 }  // namespace
@@ -313,17 +308,16 @@ TEST_CASE("routes_text: a host without rules, routes or sysctls renders nothing"
 // With POLICYC_ORACLE_DIR set, writes NAME.routes (V4) and NAME.routes6 (V6), each only when not
 // empty, NAME.ifaces (NAME=ADDR/LEN,... per interface, for routes_oracle.py) and NAME.sysctl for
 // tests/kernel/run_routes_fixture_oracle.sh.
-TEST_CASE("routes_text: write fixtures for the kernel oracle") {
-    const char* dir = std::getenv("POLICYC_ORACLE_DIR");
-    if (dir == nullptr || *dir == '\0') return;
+POLICYC_FIXTURE_WRITER(routes) {
     for (const auto& f : fixtures()) {
-        const std::filesystem::path base = std::filesystem::path(dir) / f.name;
-        for (const auto& [family, ext] : {std::pair{Family::V4, ".routes"},
-                                          std::pair{Family::V6, ".routes6"}}) {
+        const std::filesystem::path base = dir / f.name;
+        for (const auto& [family, ext] :
+             {std::pair{Family::V4, ".routes"}, std::pair{Family::V6, ".routes6"}}) {
             const std::string text = backends::renderRoutes(f.host, family);
-            if (!text.empty()) writeFile(base.string() + ext, text);
+            if (!text.empty()) policyc::testing::writeFixtureFile(base.string() + ext, text);
         }
-        writeFile(base.string() + ".sysctl", backends::renderSysctl(f.host));
+        policyc::testing::writeFixtureFile(base.string() + ".sysctl",
+                                           backends::renderSysctl(f.host));
         std::string ifaces;
         for (const auto& i : f.host.interfaces) {
             ifaces += i.name + "=";
@@ -331,6 +325,6 @@ TEST_CASE("routes_text: write fixtures for the kernel oracle") {
                 ifaces += (n ? "," : "") + i.addresses[n].str();
             ifaces += '\n';
         }
-        writeFile(base.string() + ".ifaces", ifaces);
+        policyc::testing::writeFixtureFile(base.string() + ".ifaces", ifaces);
     }
 }
