@@ -369,9 +369,7 @@ struct Interface {
     std::optional<uint32_t> fwmark;        // mark the tunnel puts on its own outer packets
     SourceSpan span;
     bool operator==(const Interface&) const = default;
-    bool isTunnel() const {
-        return kind == LinkKind::Vxlan || kind == LinkKind::WireGuard || kind == LinkKind::Tunnel;
-    }
+    bool isTunnel() const { return isTunnelKind(kind); }
 };
 
 struct Host {
