@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -26,38 +27,37 @@ namespace policyc {
 std::optional<uint32_t> loadSource(std::string_view path, SourceManager& sources,
                                    Diagnostics& diags, SourceSpan from) {
     const InputLimits limits;
+    const std::string shown(path == "-" ? "<stdin>" : path);
+    auto unreadable = [&](const std::string& why) {
+        diags.report(from.valid() ? Code::E105 : Code::E002, from,
+                     "cannot read '" + shown + "': " + why);
+        return std::nullopt;
+    };
+    auto tooLarge = [&]() {
+        diags.report(
+            Code::E205, from,
+            "'" + shown + "' is larger than " + std::to_string(limits.maxFileBytes >> 20) + " MiB");
+        return std::nullopt;
+    };
     std::string text;
-    std::string shown(path == "-" ? "<stdin>" : path);
     if (path == "-") {
         std::ostringstream ss;
         ss << std::cin.rdbuf();
         text = ss.str();
     } else {
-        std::ifstream in{std::string(path), std::ios::binary};
-        if (!in) {
-            diags.report(from.valid() ? Code::E105 : Code::E002, from,
-                         "cannot read '" + shown + "': " + std::strerror(errno));
-            return std::nullopt;
+        const std::filesystem::path fsPath{std::string(path)};
+        std::error_code ec;
+        if (std::filesystem::is_directory(fsPath, ec)) return unreadable("it is a directory");
+        // Regular files are measured before reading; pipes only after (below).
+        if (std::filesystem::is_regular_file(fsPath, ec) &&
+            std::filesystem::file_size(fsPath, ec) > limits.maxFileBytes) {
+            return tooLarge();
         }
-        in.seekg(0, std::ios::end);
-        const auto size = in.tellg();
-        if (size < 0) {
-            diags.report(Code::E002, from, "cannot read '" + shown + "': not a regular file");
-            return std::nullopt;
-        }
-        if (static_cast<size_t>(size) > limits.maxFileBytes) {
-            diags.report(Code::E205, from,
-                         "'" + shown + "' is larger than " +
-                             std::to_string(limits.maxFileBytes >> 20) + " MiB");
-            return std::nullopt;
-        }
-        in.seekg(0);
+        std::ifstream in{fsPath, std::ios::binary};
+        if (!in) return unreadable(std::strerror(errno));
         text.assign(std::istreambuf_iterator<char>(in), {});
     }
-    if (text.size() > limits.maxFileBytes) {
-        diags.report(Code::E205, from, "'" + shown + "' is too large");
-        return std::nullopt;
-    }
+    if (text.size() > limits.maxFileBytes) return tooLarge();
     const uint32_t id = sources.add(shown, std::move(text));
     if (sources.file(id).text.find_first_not_of(" \t\r\n") == std::string::npos) {
         diags.report(Code::E002, SourceSpan{id, 1, 1, 1, 1}, "'" + shown + "' is empty");

@@ -31,11 +31,13 @@ done
 # lint: front-end errors are unusable input (2); analyzer errors are findings (1).
 expect_exit 2 "lint of a syntax error" "$policyc" lint golden/errors/syntax.pol
 expect_exit 1 "lint of invalid hooks" "$policyc" lint golden/errors/invalid_hook.pol
-expect_exit 0 "lint of a clean sample" "$policyc" lint ../samples/site.pol
+for pol in ../samples/*.pol; do expect_exit 0 "lint of sample $pol" "$policyc" lint --werror "$pol"; done
 
 # Unusable files.
 expect_exit 2 "missing file" "$policyc" build "$work/missing.pol"
 grep -q "cannot read '$work/missing.pol'" "$work/err" && ok || bad "missing file message"
+expect_exit 2 "a directory" "$policyc" build "$work"
+grep -q "cannot read '$work': it is a directory \[unreadable-input\]" "$work/err" && ok || bad "directory message"
 : > "$work/empty.pol"
 expect_exit 2 "empty file" "$policyc" build "$work/empty.pol"
 grep -q "empty.pol:1:1: error: .* is empty \[unreadable-input\]" "$work/err" && ok || bad "empty file message"
