@@ -189,6 +189,4 @@ void checkKernelValidity(const ir::Host& host, Diagnostics& diags) {
     for (const auto& t : host.tables) TableChecker(t, diags).run();
 }
 
-void runChecks(const ir::Host& host, Diagnostics& diags) { checkKernelValidity(host, diags); }
-
 }  // namespace policyc::analyzer

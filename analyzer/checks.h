@@ -11,6 +11,16 @@ namespace policyc::analyzer {
 /// says EINVAL/ELOOP for the whole table): invalid-hook, chain-loop, plus unused-chain.
 void checkKernelValidity(const ir::Host& host, Diagnostics& diags);
 
+/// Mark-based policy routing across the layers: owner-mark-leak, missing-snat, rp-filter-drop,
+/// ipv6-leak, tproxy-no-local-route, mark-collision.
+void checkRouting(const ir::Host& host, Diagnostics& diags);
+
+/// Rule hygiene and host-wide settings: unreachable-rule, nat-without-forwarding, lockout-risk.
+void checkHygiene(const ir::Host& host, Diagnostics& diags);
+
+/// Checks across the hosts of one site file: site-mismatch.
+void checkSite(const ir::Policy& policy, Diagnostics& diags);
+
 /// Every check that works on a compiled host.
 void runChecks(const ir::Host& host, Diagnostics& diags);
 

@@ -84,6 +84,7 @@ std::optional<ir::Policy> compileAndCheck(const Options& o, SourceManager& sourc
         analyzer::runChecks(h, diags);
     }
     diags.setHost("");
+    analyzer::checkSite(*policy, diags);
     return policy;
 }
 

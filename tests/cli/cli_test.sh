@@ -65,7 +65,10 @@ grep -q "^host client: " "$work/out" && grep -q "^host server: " "$work/out" && 
 
 # Machine-readable lint output.
 expect_exit 1 "lint json" "$policyc" lint golden/errors/invalid_hook.pol --format json
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d["findings"]; assert f and all(x["code"]=="invalid-hook" and x["line"] for x in f); assert d["summary"]["error"]==len(f)' "$work/out" && ok || bad "lint --format json shape"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d["findings"]
+hooks=sorted(x["line"] for x in f if x["code"]=="invalid-hook"); assert hooks==[5,10], hooks
+assert all(x["file"].endswith("invalid_hook.pol") and x["column"] and x["severity"] in ("error","warning","note") for x in f)
+assert d["summary"]["error"]==sum(x["severity"]=="error" for x in f)' "$work/out" && ok || bad "lint --format json shape"
 expect_exit 1 "lint sarif" "$policyc" lint golden/errors/invalid_hook.pol --format sarif
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["version"]=="2.1.0"; r=d["runs"][0]; assert r["results"][0]["ruleId"]=="invalid-hook"' "$work/out" && ok || bad "lint --format sarif shape"
 printf 'table filter { chain INPUT { accept }\n chain unused { accept } }\n' > "$work/unused.pol"
