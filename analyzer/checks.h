@@ -21,6 +21,14 @@ void checkHygiene(const ir::Host& host, Diagnostics& diags);
 /// Checks across the hosts of one site file: site-mismatch.
 void checkSite(const ir::Policy& policy, Diagnostics& diags);
 
+/// shadowed-rule and redundant-rule: terminal rules whose packets earlier terminal rules of the
+/// same chain all end already (with another verdict: W001; with the same: W002).
+void checkShadowing(const ir::Host& host, Diagnostics& diags);
+
+/// Removes findings that a rule's `@allow(code, "reason")` silences: same code, primary
+/// location inside that rule.
+void applySuppressions(const ir::Policy& policy, Diagnostics& diags);
+
 /// Every check that works on a compiled host.
 void runChecks(const ir::Host& host, Diagnostics& diags);
 

@@ -66,6 +66,11 @@ class Diagnostics {
     /// Ordered by file, line, column, code; duplicates (same code, place, message) removed.
     std::vector<Diagnostic> sorted() const;
     const std::vector<Diagnostic>& items() const { return items_; }
+    /// Drops the diagnostics `silenced` says yes to (in-source @allow suppressions).
+    template <class Pred>
+    void remove(Pred silenced) {
+        std::erase_if(items_, silenced);
+    }
     /// Set on every diagnostic reported from now on (lint of a multi-host file).
     void setHost(std::string host) { host_ = std::move(host); }
 

@@ -264,12 +264,26 @@ using Target = std::variant<NoTarget, Accept, Drop, Return, Jump, Goto, Reject, 
 /// table that names addresses of one family applies to that family only.
 enum class TableFamily : uint8_t { Inet, Ip, Ip6 };
 
+/// `@allow(code, "reason")` written on a rule: findings of that code on the rule are silenced.
+struct Suppression {
+    std::string code;  // the stable kebab-case name
+    std::string reason;
+    SourceSpan span;
+};
+
+/// Lint metadata, like spans: the kernel never sees it, so it never takes part in equality.
+struct Suppressions {
+    std::vector<Suppression> items;
+    bool operator==(const Suppressions&) const { return true; }
+};
+
 struct Rule {
     /// Kept in canonical order (see sortMatches) so that equal rules compare equal however
     /// their source spelled them; renderers choose their own output order.
     std::vector<Match> matches;
     Target target = NoTarget{};
     std::string comment;
+    Suppressions allow;
     SourceSpan span;
     bool operator==(const Rule&) const = default;
 };

@@ -374,6 +374,8 @@ std::vector<std::vector<std::string>> hostSections(const Host& host) {
 std::string printRule(const Rule& rule) {
     const PrintContext ctx = printContext(rule);
     std::vector<std::string> parts;
+    for (const auto& a : rule.allow.items)
+        parts.push_back("@allow(" + a.code + ", " + quote(a.reason) + ")");
     for (size_t i = 0; i < rule.matches.size(); ++i)
         if (ctx.impliedProto != i) parts.push_back(matchText(rule.matches[i], ctx));
     parts.push_back(targetText(rule.target));

@@ -87,6 +87,7 @@ class RuleLowering {
 
     std::optional<ir::Rule> run(const ast::Rule& src) {
         rule_.span = src.span;
+        for (const auto& a : src.annotations) annotation(a);
         for (const auto& m : src.matches) match(m);
         statement(src.statement);
         if (src.comment) {
@@ -119,6 +120,21 @@ class RuleLowering {
         diags_.report(Code::E001, c.span, "'" + c.key + "' needs a value");
         fail();
         return nullptr;
+    }
+
+    void annotation(const ast::Annotation& a) {
+        auto code = codeByName(a.code);
+        if (!code) {
+            diags_.report(Code::E101, a.span, "unknown finding code '" + a.code + "'").hint =
+                "codes are listed in docs/lints.md, e.g. shadowed-rule, missing-snat";
+            return fail();
+        }
+        if (a.reason.empty()) {
+            diags_.report(Code::E106, a.span, "@allow(" + a.code + ") needs a reason").hint =
+                "write @allow(" + a.code + ", \"why this is intended\")";
+            return fail();
+        }
+        rule_.allow.items.push_back({std::string(codeInfo(*code).name), a.reason, a.span});
     }
 
     void match(const ast::Clause& c) {

@@ -85,6 +85,7 @@ std::optional<ir::Policy> compileAndCheck(const Options& o, SourceManager& sourc
     }
     diags.setHost("");
     analyzer::checkSite(*policy, diags);
+    analyzer::applySuppressions(*policy, diags);
     return policy;
 }
 

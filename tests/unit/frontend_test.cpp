@@ -109,3 +109,22 @@ TEST_CASE("an app generates both halves of the tunnel exclusion before its owner
     CHECK(h.routingRules[1].fwmark.has_value());
     CHECK(h.routingRules[0].priority < h.routingRules[1].priority);
 }
+
+TEST_CASE("@allow suppressions survive re-printing, though they never count in equality") {
+    SourceManager sources;
+    Diagnostics diags;
+    const std::string path = std::string(POLICYC_SOURCE_DIR) + "/tests/golden/lint/allow_silences.pol";
+    auto policy = compileFile(path, sources, diags);
+    REQUIRE_MESSAGE(policy, renderText(diags.sorted(), sources));
+    const ir::Rule& rule = policy->hosts.at(0).tables.at(0).chains.at(0).rules.at(1);
+    REQUIRE(rule.allow.items.size() == 1);
+    CHECK(rule.allow.items[0].code == "unreachable-rule");
+    const std::string printed = printPolicy(*policy);
+    CHECK(printed.find("@allow(unreachable-rule, \"kept for the audit trail") != std::string::npos);
+    Diagnostics again;
+    auto back = compileText(printed, "reprinted.pol", sources, again);
+    REQUIRE(back);
+    const ir::Rule& rule2 = back->hosts.at(0).tables.at(0).chains.at(0).rules.at(1);
+    REQUIRE(rule2.allow.items.size() == 1);
+    CHECK(rule2.allow.items[0].reason == rule.allow.items[0].reason);
+}
