@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backends/ipt/ipt_shape.h"
 #include "backends/text/render.h"
 
 namespace policyc::backends {
@@ -205,7 +206,7 @@ struct MatchRenderer {
                 bang(m.negated) + (src ? "--sport " : "--dport ") + rangeText(m.ports[0], ':'));
             return;
         }
-        for (const auto& chunk : multiportChunks(m.ports)) {
+        for (const auto& chunk : ipt::multiportChunks(m.ports)) {
             std::string list;
             for (const NumRange& r : chunk) list += (list.empty() ? "" : ",") + rangeText(r, ':');
             b.option(kMultiport, "multiport", 0,
@@ -273,68 +274,7 @@ struct MatchRenderer {
                  bang(m.negated) + (src ? "--src-range " : "--dst-range ") + r.first.str() + "-" +
                      r.last.str());
     }
-
-    /// xt_multiport holds at most 15 ports, a range taking two.
-    static std::vector<std::vector<NumRange>> multiportChunks(const std::vector<NumRange>& ports) {
-        std::vector<std::vector<NumRange>> chunks;
-        unsigned used = 15;
-        for (const NumRange& r : ports) {
-            const unsigned need = r.single() ? 1 : 2;
-            if (used + need > 15) {
-                chunks.emplace_back();
-                used = 0;
-            }
-            chunks.back().push_back(r);
-            used += need;
-        }
-        return chunks;
-    }
 };
-
-/// The ways one match can hold on a single line: a positive match with several addresses (or
-/// more ports than one multiport takes) becomes one line per address (or port chunk). Negated
-/// matches stay whole, since "not in A or B" is "not in A and not in B", i.e. one line.
-std::vector<Match> alternatives(const Match& m) {
-    std::vector<Match> alts;
-    if (const auto* a = std::get_if<AddrMatch>(&m); a && !a->negated && a->items.size() > 1) {
-        for (const AddrItem& item : a->items) alts.push_back(AddrMatch{a->dir, false, {item}});
-    } else if (const auto* p = std::get_if<PortMatch>(&m); p && !p->negated) {
-        for (auto& chunk : MatchRenderer::multiportChunks(p->ports))
-            alts.push_back(PortMatch{p->dir, false, std::move(chunk)});
-    }
-    if (alts.empty()) alts.push_back(m);
-    return alts;
-}
-
-/// The cross product of every match's alternatives, earlier matches varying slowest (so source
-/// addresses outermost, then destinations, then port chunks).
-std::vector<std::vector<Match>> expandLines(const std::vector<Match>& matches) {
-    std::vector<std::vector<Match>> lines(1);
-    for (const Match& m : matches) {
-        const std::vector<Match> alts = alternatives(m);
-        std::vector<std::vector<Match>> next;
-        next.reserve(lines.size() * alts.size());
-        for (const auto& line : lines) {
-            for (const Match& alt : alts) {
-                next.push_back(line);
-                next.back().push_back(alt);
-            }
-        }
-        lines = std::move(next);
-    }
-    return lines;
-}
-
-std::string_view portModuleFor(const std::vector<Match>& matches) {
-    for (const Match& m : matches) {
-        const auto* p = std::get_if<ProtoMatch>(&m);
-        if (!p || p->negated) continue;
-        if (p->proto == 6) return "tcp";
-        if (p->proto == 17) return "udp";
-        if (p->proto == 132) return "sctp";
-    }
-    return "";
-}
 
 std::string unspecified(Family f) { return f == Family::V4 ? "0.0.0.0" : "::"; }
 
@@ -408,9 +348,9 @@ struct TargetRenderer {
 void renderRule(std::ostream& out, const std::string& chain, const Rule& rule, Family family) {
     std::vector<Match> matches = rule.matches;
     sortMatches(matches);  // the IR keeps them sorted; hand-built rules need not be
-    const std::string_view portModule = portModuleFor(matches);
+    const std::string_view portModule = ipt::portModuleFor(matches);
     const std::string target = std::visit(TargetRenderer{family}, rule.target);
-    for (const auto& line : expandLines(matches)) {
+    for (const auto& line : ipt::expandLines(matches)) {
         LineBuilder b;
         MatchRenderer r{b, portModule};
         for (const Match& m : line) std::visit(r, m);
@@ -423,87 +363,21 @@ void renderRule(std::ostream& out, const std::string& chain, const Rule& rule, F
 // ---------------------------------------------------------------------------------------------
 // Tables
 
-/// Table blocks print in the order packets meet the tables (raw, mangle, nat, filter), unknown
-/// names last. iptables-legacy-save itself lists the tables in reverse order of their creation
-/// in the namespace (newest first), so a loader that creates filter, nat, mangle, raw in that
-/// order gets this listing back; tests/kernel/ipt_oracle.sh creates them that way.
-int tableRank(std::string_view name) {
-    static const std::array<std::string_view, 4> kOrder = {"raw", "mangle", "nat", "filter"};
-    auto it = std::find(kOrder.begin(), kOrder.end(), name);
-    return static_cast<int>(it - kOrder.begin());
-}
+using ipt::TableBlock;
 
-/// The IR tables that fill one iptables table: the `ip`/`ip6` table and the `inet` table of the
-/// same name, both feeding one block (rules in host order), since a second block of the same
-/// name would flush the first.
-struct TableBlock {
-    std::string name;
-    std::vector<const Table*> parts;
-};
-
-std::vector<TableBlock> collectBlocks(const Host& host, Family family) {
-    const TableFamily own = family == Family::V4 ? TableFamily::Ip : TableFamily::Ip6;
-    std::vector<TableBlock> blocks;
-    for (const Table& t : host.tables) {
-        if (t.family != own && t.family != TableFamily::Inet) continue;
-        auto it = std::find_if(blocks.begin(), blocks.end(),
-                               [&](const TableBlock& b) { return b.name == t.name; });
-        if (it == blocks.end()) it = blocks.insert(blocks.end(), TableBlock{t.name, {}});
-        it->parts.push_back(&t);
-    }
-    std::stable_sort(blocks.begin(), blocks.end(), [](const TableBlock& a, const TableBlock& b) {
-        return tableRank(a.name) < tableRank(b.name);
-    });
-    return blocks;
-}
-
-const Chain* findChain(const Table& t, std::string_view name) {
-    for (const Chain& c : t.chains)
-        if (c.name == name) return &c;
-    return nullptr;
-}
-
-/// Built-in chains in hook order, then user chains sorted by strcmp as libiptc keeps them.
-std::vector<std::string> chainOrder(const TableBlock& block) {
-    std::vector<std::string> order(builtinChains(block.name).begin(),
-                                   builtinChains(block.name).end());
-    std::vector<std::string> user;
-    for (const Table* t : block.parts)
-        for (const Chain& c : t->chains)
-            if (!isBuiltinChain(block.name, c.name)) user.push_back(c.name);
-    std::sort(user.begin(), user.end());
-    user.erase(std::unique(user.begin(), user.end()), user.end());
-    order.insert(order.end(), user.begin(), user.end());
-    return order;
-}
-
-/// A built-in chain's policy comes from the first part that sets one ("-" for user chains).
 std::string_view policyText(const TableBlock& block, const std::string& chain) {
     if (!isBuiltinChain(block.name, chain)) return "-";
-    for (const Table* t : block.parts) {
-        const Chain* c = findChain(*t, chain);
-        if (c && c->policy == ChainPolicy::Drop) return "DROP";
-        if (c && c->policy == ChainPolicy::Accept) return "ACCEPT";
-    }
-    return "ACCEPT";
+    return ipt::blockPolicy(block, chain) == ChainPolicy::Drop ? "DROP" : "ACCEPT";
 }
 
 void renderBlock(std::ostream& out, const TableBlock& block, Family family) {
-    const std::vector<std::string> chains = chainOrder(block);
+    const std::vector<std::string> chains = ipt::chainOrder(block);
     out << '*' << block.name << '\n';
     for (const std::string& c : chains)
         out << ':' << c << ' ' << policyText(block, c) << " [0:0]\n";
-    for (const std::string& c : chains) {
-        for (const Table* t : block.parts) {
-            const Chain* chain = findChain(*t, c);
-            if (!chain) continue;
-            for (const Rule& rule : chain->rules) {
-                const auto ruleFam = ruleFamily(rule);
-                if (t->family == TableFamily::Inet && ruleFam && *ruleFam != family) continue;
-                renderRule(out, c, rule, family);
-            }
-        }
-    }
+    for (const std::string& c : chains)
+        for (const Rule* rule : ipt::blockRules(block, c, family))
+            renderRule(out, c, *rule, family);
     out << "COMMIT\n";
 }
 
@@ -511,7 +385,8 @@ void renderBlock(std::ostream& out, const TableBlock& block, Family family) {
 
 std::string renderIptables(const ir::Host& host, ir::Family family) {
     std::ostringstream out;
-    for (const TableBlock& block : collectBlocks(host, family)) renderBlock(out, block, family);
+    for (const TableBlock& block : ipt::collectBlocks(host, family))
+        renderBlock(out, block, family);
     return out.str();
 }
 

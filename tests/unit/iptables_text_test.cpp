@@ -55,7 +55,11 @@ Match icmp6(uint8_t type, std::optional<uint8_t> code = {}, bool neg = false) {
 }
 
 Rule rule(std::vector<Match> matches, Target target = NoTarget{}, std::string comment = {}) {
-    return Rule{std::move(matches), std::move(target), std::move(comment), {}};
+    Rule r;
+    r.matches = std::move(matches);
+    r.target = std::move(target);
+    r.comment = std::move(comment);
+    return r;
 }
 Chain chain(std::string name, std::vector<Rule> rules, ChainPolicy policy = ChainPolicy::None) {
     return Chain{std::move(name), policy, std::move(rules), {}};

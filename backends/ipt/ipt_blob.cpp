@@ -1,0 +1,768 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// ipt_replace entry layout (libiptc's iptcc_compile_table) and its decoding. Which modules an
+// entry carries, and in which order, mirrors backends/text/iptables_text.cpp's LineBuilder, so
+// that iptables-legacy-save lists a loaded blob exactly as renderIptables renders the host.
+#include "backends/ipt/ipt_blob.h"
+
+#include <linux/netfilter/x_tables.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <map>
+
+#include "backends/ipt/ipt_shape.h"
+#include "backends/ipt/xt_registry.h"
+
+namespace policyc::backends::ipt {
+namespace {
+
+using namespace policyc::ir;
+
+constexpr std::array<std::string_view, kNumHooks> kHookChains = {"PREROUTING", "INPUT", "FORWARD",
+                                                                 "OUTPUT", "POSTROUTING"};
+
+std::optional<size_t> hookOf(std::string_view chain) {
+    auto it = std::find(kHookChains.begin(), kHookChains.end(), chain);
+    if (it == kHookChains.end()) return std::nullopt;
+    return static_cast<size_t>(it - kHookChains.begin());
+}
+
+size_t entryHeaderSize(Family f) {
+    return f == Family::V4 ? sizeof(ipt_entry) : sizeof(ip6t_entry);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ip header part of an entry, family-neutral
+
+struct IpPart {
+    std::optional<Prefix> src, dst;
+    bool srcNeg = false, dstNeg = false;
+    std::string in, out;
+    bool inNeg = false, outNeg = false;
+    uint8_t proto = 0;
+    bool protoNeg = false;
+    bool isGoto = false;
+};
+
+void prefixBytes(const Prefix& p, uint8_t* addr, uint8_t* mask, size_t len) {
+    const Prefix net = p.network();
+    std::memcpy(addr, net.addr.bytes.data(), len);
+    for (size_t i = 0; i < len; ++i) {
+        const int bits = std::clamp(static_cast<int>(p.length) - static_cast<int>(i * 8), 0, 8);
+        mask[i] = static_cast<uint8_t>(0xff00u >> bits);
+    }
+}
+
+/// xtables_parse_interface: the mask covers the name and its NUL, or only the part before '+'.
+void ifaceBytes(const std::string& name, char* via, unsigned char* mask) {
+    std::memset(via, 0, IFNAMSIZ);
+    std::memset(mask, 0, IFNAMSIZ);
+    std::memcpy(via, name.data(), std::min(name.size(), size_t{IFNAMSIZ - 1}));
+    if (name.empty()) return;
+    const bool wildcard = name.back() == '+';
+    std::memset(mask, 0xff, wildcard ? name.size() - 1 : name.size() + 1);
+}
+
+template <class Ip, class Addr>
+void fillIp(const IpPart& p, Ip& ip, Addr& src, Addr& dst, Addr& smsk, Addr& dmsk, uint8_t invSrc,
+            uint8_t invDst, uint8_t invIn, uint8_t invOut, uint8_t invProto) {
+    const size_t len = sizeof(Addr);
+    if (p.src)
+        prefixBytes(*p.src, reinterpret_cast<uint8_t*>(&src), reinterpret_cast<uint8_t*>(&smsk),
+                    len);
+    if (p.dst)
+        prefixBytes(*p.dst, reinterpret_cast<uint8_t*>(&dst), reinterpret_cast<uint8_t*>(&dmsk),
+                    len);
+    ifaceBytes(p.in, ip.iniface, ip.iniface_mask);
+    ifaceBytes(p.out, ip.outiface, ip.outiface_mask);
+    ip.proto = p.proto;
+    ip.invflags = static_cast<uint8_t>((p.srcNeg ? invSrc : 0) | (p.dstNeg ? invDst : 0) |
+                                       (p.inNeg ? invIn : 0) | (p.outNeg ? invOut : 0) |
+                                       (p.protoNeg ? invProto : 0));
+}
+
+/// An entry: header, matches, target; offsets set as generate_entry() sets them.
+Bytes makeEntry(Family f, const IpPart& p, const Bytes& matches, const Bytes& target) {
+    const size_t hdr = entryHeaderSize(f);
+    Bytes e(hdr + matches.size() + target.size(), 0);
+    const auto targetOffset = static_cast<uint16_t>(hdr + matches.size());
+    const auto nextOffset = static_cast<uint16_t>(e.size());
+    if (f == Family::V4) {
+        ipt_entry x;
+        std::memset(&x, 0, sizeof x);
+        fillIp(p, x.ip, x.ip.src, x.ip.dst, x.ip.smsk, x.ip.dmsk, IPT_INV_SRCIP, IPT_INV_DSTIP,
+               IPT_INV_VIA_IN, IPT_INV_VIA_OUT, XT_INV_PROTO);
+        x.ip.flags = p.isGoto ? IPT_F_GOTO : 0;
+        x.target_offset = targetOffset;
+        x.next_offset = nextOffset;
+        std::memcpy(e.data(), &x, sizeof x);
+    } else {
+        ip6t_entry x;
+        std::memset(&x, 0, sizeof x);
+        fillIp(p, x.ipv6, x.ipv6.src, x.ipv6.dst, x.ipv6.smsk, x.ipv6.dmsk, IP6T_INV_SRCIP,
+               IP6T_INV_DSTIP, IP6T_INV_VIA_IN, IP6T_INV_VIA_OUT, XT_INV_PROTO);
+        // ip6tables marks every rule with a protocol; the kernel then checks the upper header
+        x.ipv6.flags =
+            static_cast<uint8_t>((p.isGoto ? IP6T_F_GOTO : 0) | (p.proto ? IP6T_F_PROTO : 0));
+        x.target_offset = targetOffset;
+        x.next_offset = nextOffset;
+        std::memcpy(e.data(), &x, sizeof x);
+    }
+    std::copy(matches.begin(), matches.end(), e.begin() + static_cast<long>(hdr));
+    std::copy(target.begin(), target.end(), e.begin() + targetOffset);
+    return e;
+}
+
+/// xt_entry_match and xt_entry_target share this header: size, name, revision.
+Bytes xtRecord(std::string_view name, uint8_t revision, const Bytes& payload) {
+    xt_entry_target h;
+    std::memset(&h, 0, sizeof h);
+    h.u.user.target_size = static_cast<uint16_t>(sizeof h + payload.size());
+    std::memcpy(h.u.user.name, name.data(), std::min(name.size(), sizeof h.u.user.name - 1));
+    h.u.user.revision = revision;
+    Bytes b(sizeof h);
+    std::memcpy(b.data(), &h, sizeof h);
+    b.insert(b.end(), payload.begin(), payload.end());
+    return b;
+}
+
+Bytes verdictTarget(int verdict) {
+    Bytes payload(XT_ALIGN(sizeof(int)), 0);
+    std::memcpy(payload.data(), &verdict, sizeof verdict);
+    return xtRecord(XT_STANDARD_TARGET, 0, payload);
+}
+
+Bytes errorTarget(std::string_view name) {
+    Bytes payload(XT_ALIGN(XT_FUNCTION_MAXNAMELEN), 0);
+    std::memcpy(payload.data(), name.data(), std::min(name.size(), payload.size() - 1));
+    return xtRecord(XT_ERROR_TARGET, 0, payload);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Modules of one entry (the text renderer's sections, in the same order)
+
+enum Section : size_t {
+    kProtoModule,
+    kMultiport,
+    kIprange,
+    kConntrack,
+    kMark,
+    kConnmark,
+    kOwner,
+    kCgroup,
+    kSocket,
+    kAddrtype,
+    kLimit,
+    kMac,
+    kSectionCount,
+};
+
+struct Module {
+    std::string_view name;
+    unsigned slots = 0;
+    std::vector<Match> matches;
+};
+
+/// Collects an entry's header and modules. As in the renderer, an option whose slot is taken
+/// in the current module opens another module of the same name (two uid conditions).
+class EntryBuilder {
+  public:
+    EntryBuilder(Family family, std::string_view portModule)
+        : family_(family), portModule_(portModule) {}
+
+    IpPart ip;
+    std::string error;
+    bool overLimit = false;
+
+    void operator()(const ProtoMatch& m) {
+        if (m.proto == 0 && !m.negated) return;
+        ip.proto = m.proto;
+        ip.protoNeg = m.negated;
+    }
+    void operator()(const AddrMatch& m) {
+        for (const AddrItem& item : m.items) {
+            const bool src = m.dir == Direction::Source;
+            if (const auto* p = std::get_if<Prefix>(&item)) {
+                if (p->length == 0 && !m.negated) continue;
+                auto& slot = src ? ip.src : ip.dst;
+                if (slot) error = "two address conditions of one direction in one rule";
+                slot = *p;
+                (src ? ip.srcNeg : ip.dstNeg) = m.negated;
+                continue;
+            }
+            add(kIprange, "iprange", src ? 0 : 1, AddrMatch{m.dir, m.negated, {item}});
+        }
+    }
+    void operator()(const PortMatch& m) {
+        const bool src = m.dir == Direction::Source;
+        const bool full = m.ports.size() == 1 && m.ports[0].first == 0 && m.ports[0].last == 65535;
+        if (m.ports.size() == 1 && !full && !portModule_.empty()) {
+            add(kProtoModule, portModule_, src ? 0 : 1, m);
+            return;
+        }
+        for (auto& chunk : multiportChunks(m.ports))
+            add(kMultiport, "multiport", 0, PortMatch{m.dir, m.negated, chunk}, true);
+    }
+    void operator()(const IfaceMatch& m) {
+        const bool in = m.dir == IfaceDirection::In;
+        if (m.name.size() >= IFNAMSIZ) {
+            error = "interface name '" + m.name + "' longer than 15 bytes";
+            overLimit = true;
+        }
+        (in ? ip.in : ip.out) = m.name;
+        (in ? ip.inNeg : ip.outNeg) = m.negated;
+    }
+    void operator()(const CtStateMatch& m) { add(kConntrack, "conntrack", 0, m); }
+    void operator()(const MarkMatch& m) { add(kMark, "mark", 0, m); }
+    void operator()(const ConnmarkMatch& m) { add(kConnmark, "connmark", 0, m); }
+    void operator()(const OwnerMatch& m) {
+        add(kOwner, "owner", m.kind == OwnerMatch::Kind::Uid ? 0 : 1, m);
+    }
+    void operator()(const CgroupMatch& m) { add(kCgroup, "cgroup", 0, m); }
+    void operator()(const SocketMatch& m) { add(kSocket, "socket", 0, m); }
+    void operator()(const IcmpMatch& m) {
+        const bool v4 = m.family == Family::V4;
+        if (ip.proto == 0 && !ip.protoNeg) ip.proto = v4 ? 1 : 58;
+        add(kProtoModule, v4 ? "icmp" : "icmp6", 0, m);
+    }
+    void operator()(const AddrTypeMatch& m) {
+        add(kAddrtype, "addrtype", m.dir == Direction::Source ? 0 : 1, m);
+    }
+    void operator()(const LimitMatch& m) { add(kLimit, "limit", 0, m); }
+    void operator()(const MacMatch& m) { add(kMac, "mac", 0, m); }
+
+    /// The match records in entry order; empty with `error` set on failure.
+    std::optional<Bytes> matchBytes(const std::string& comment) {
+        Bytes out;
+        XtContext ctx{family_, {}};
+        for (const auto& mods : sections_) {
+            for (const Module& mod : mods) {
+                const MatchRow* row = findMatchRow(mod.name);
+                Bytes payload = row ? row->encode(ctx, mod.matches) : Bytes{};
+                if (!row || payload.empty()) {
+                    error =
+                        row ? ctx.error : "no encoding for match '" + std::string(mod.name) + "'";
+                    overLimit = ctx.overLimit;
+                    return std::nullopt;
+                }
+                const Bytes rec = xtRecord(row->name, row->revision, payload);
+                out.insert(out.end(), rec.begin(), rec.end());
+            }
+        }
+        if (!comment.empty()) {
+            Bytes payload = encodeComment(ctx, comment);
+            if (payload.empty()) {
+                error = ctx.error;
+                overLimit = ctx.overLimit;
+                return std::nullopt;
+            }
+            const Bytes rec = xtRecord("comment", 0, payload);
+            out.insert(out.end(), rec.begin(), rec.end());
+        }
+        return out;
+    }
+
+  private:
+    void add(Section s, std::string_view module, unsigned slot, Match m, bool fresh = false) {
+        auto& mods = sections_[s];
+        const unsigned bit = 1u << slot;
+        if (fresh || mods.empty() || mods.back().name != module || (mods.back().slots & bit))
+            mods.push_back({module, 0, {}});
+        mods.back().slots |= bit;
+        mods.back().matches.push_back(std::move(m));
+    }
+
+    Family family_;
+    std::string_view portModule_;
+    std::array<std::vector<Module>, kSectionCount> sections_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Encoding a table
+
+std::string familyText(Family f) { return f == Family::V4 ? "IPv4" : "IPv6"; }
+
+class TableEncoder {
+  public:
+    TableEncoder(Family family, const TableBlock& block, Diagnostics& diags)
+        : family_(family), block_(block), diags_(diags) {}
+
+    std::optional<Blob> run() {
+        blob_.family = family_;
+        blob_.table = block_.name;
+        for (const std::string& chain : chainOrder(block_)) {
+            if (!encodeChain(chain)) return std::nullopt;
+        }
+        append(makeEntry(family_, {}, {}, errorTarget(XT_ERROR_TARGET)));
+        return resolveJumps() ? std::optional<Blob>(std::move(blob_)) : std::nullopt;
+    }
+
+  private:
+    struct PendingJump {
+        size_t verdictPos;
+        std::string chain;
+        const Rule* rule;
+        std::string from;
+    };
+
+    bool encodeChain(const std::string& chain) {
+        const auto hook = isBuiltinChain(block_.name, chain) ? hookOf(chain) : std::nullopt;
+        if (hook) {
+            blob_.validHooks |= 1u << *hook;
+            blob_.hookEntry[*hook] = size();
+        } else {
+            append(makeEntry(family_, {}, {}, errorTarget(chain)));
+            chainStart_[chain] = size();
+        }
+        for (const Rule* rule : blockRules(block_, chain, family_)) {
+            if (!encodeRule(chain, *rule)) return false;
+        }
+        if (hook) {
+            blob_.underflow[*hook] = size();
+            const bool drop = blockPolicy(block_, chain) == ChainPolicy::Drop;
+            append(makeEntry(family_, {}, {}, verdictTarget(drop ? -NF_DROP - 1 : -NF_ACCEPT - 1)));
+        } else {
+            append(makeEntry(family_, {}, {}, verdictTarget(XT_RETURN)));
+        }
+        return true;
+    }
+
+    bool encodeRule(const std::string& chain, const Rule& rule) {
+        std::vector<Match> matches = rule.matches;
+        sortMatches(matches);
+        const std::string_view portModule = portModuleFor(matches);
+        for (const auto& line : expandLines(matches)) {
+            EntryBuilder b(family_, portModule);
+            for (const Match& m : line) std::visit(b, m);
+            std::optional<Bytes> mb = b.error.empty() ? b.matchBytes(rule.comment) : std::nullopt;
+            if (!mb) return report(rule, chain, b.error, b.overLimit);
+            b.ip.isGoto = std::holds_alternative<Goto>(rule.target);
+            std::optional<Bytes> target = targetBytes(rule, chain);
+            if (!target) return false;
+            const size_t start = size();
+            Bytes entry = makeEntry(family_, b.ip, *mb, *target);
+            const size_t verdictPos =
+                start + (entry.size() - target->size()) + sizeof(xt_entry_target);
+            if (std::holds_alternative<NoTarget>(rule.target))  // fall through: the next entry
+                patchVerdict(entry, entry.size() - target->size() + sizeof(xt_entry_target),
+                             static_cast<int>(start + entry.size()));
+            if (const auto* j = std::get_if<Jump>(&rule.target))
+                pending_.push_back({verdictPos, j->chain, &rule, chain});
+            if (const auto* g = std::get_if<Goto>(&rule.target))
+                pending_.push_back({verdictPos, g->chain, &rule, chain});
+            append(std::move(entry));
+        }
+        return true;
+    }
+
+    std::optional<Bytes> targetBytes(const Rule& rule, const std::string& chain) {
+        const Target& t = rule.target;
+        if (std::holds_alternative<Accept>(t)) return verdictTarget(-NF_ACCEPT - 1);
+        if (std::holds_alternative<Drop>(t)) return verdictTarget(-NF_DROP - 1);
+        if (std::holds_alternative<Return>(t)) return verdictTarget(XT_RETURN);
+        if (std::holds_alternative<NoTarget>(t) || std::holds_alternative<Jump>(t) ||
+            std::holds_alternative<Goto>(t))
+            return verdictTarget(0);  // patched once every chain's offset is known
+        const TargetRow* row = findTargetRow(targetName(t), family_);
+        XtContext ctx{family_, {}};
+        Bytes payload = row ? row->encode(ctx, t) : Bytes{};
+        if (!row || payload.empty()) {
+            report(rule, chain,
+                   row ? ctx.error : "no encoding for target '" + std::string(targetName(t)) + "'",
+                   ctx.overLimit);
+            return std::nullopt;
+        }
+        return xtRecord(row->name, row->revision, payload);
+    }
+
+    static void patchVerdict(Bytes& b, size_t pos, int verdict) {
+        std::memcpy(b.data() + pos, &verdict, sizeof verdict);
+    }
+
+    bool resolveJumps() {
+        for (const PendingJump& j : pending_) {
+            auto it = chainStart_.find(j.chain);
+            if (it == chainStart_.end()) {
+                diags_.report(Code::E204, j.rule->span,
+                              "iptables " + block_.name + " (" + familyText(family_) +
+                                  "): " + j.from + " jumps to '" + j.chain +
+                                  "', which is not a user chain of this table");
+                return false;
+            }
+            patchVerdict(blob_.entries, j.verdictPos, static_cast<int>(it->second));
+        }
+        return true;
+    }
+
+    bool report(const Rule& rule, const std::string& chain, const std::string& why,
+                bool overLimit) {
+        diags_.report(overLimit ? Code::E205 : Code::E202, rule.span,
+                      "iptables " + block_.name + " (" + familyText(family_) + ") chain " + chain +
+                          ": " + why);
+        return false;
+    }
+
+    uint32_t size() const { return static_cast<uint32_t>(blob_.entries.size()); }
+    void append(Bytes e) {
+        blob_.entries.insert(blob_.entries.end(), e.begin(), e.end());
+        ++blob_.numEntries;
+    }
+
+    Family family_;
+    const TableBlock& block_;
+    Diagnostics& diags_;
+    Blob blob_;
+    std::map<std::string, uint32_t> chainStart_;
+    std::vector<PendingJump> pending_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+struct XtView {
+    std::string name;
+    uint8_t revision = 0;
+    const uint8_t* data = nullptr;
+    size_t size = 0;  // payload bytes
+};
+
+struct EntryView {
+    uint32_t offset = 0;
+    uint32_t next = 0;
+    IpPart ip;
+    uint8_t badFlags = 0;  // fragment / tos conditions policyc cannot represent
+    std::vector<XtView> matches;
+    XtView target;
+};
+
+std::optional<uint8_t> prefixLength(const uint8_t* mask, size_t len) {
+    uint8_t n = 0;
+    size_t i = 0;
+    for (; i < len && mask[i] == 0xff; ++i) n = static_cast<uint8_t>(n + 8);
+    if (i < len) {
+        const int ones = std::countl_one(mask[i]);
+        if (static_cast<uint8_t>(0xff00u >> ones) != mask[i]) return std::nullopt;
+        n = static_cast<uint8_t>(n + ones);
+        for (++i; i < len; ++i)
+            if (mask[i]) return std::nullopt;
+    }
+    return n;
+}
+
+template <class Ip, class Addr>
+bool readIp(const Ip& ip, const Addr& src, const Addr& dst, const Addr& smsk, const Addr& dmsk,
+            Family f, IpPart& p, uint8_t invSrc, uint8_t invDst, uint8_t invIn, uint8_t invOut) {
+    const size_t len = sizeof(Addr);
+    auto prefix = [&](const Addr& a, const Addr& m,
+                      bool inv) -> std::optional<std::optional<Prefix>> {
+        auto length = prefixLength(reinterpret_cast<const uint8_t*>(&m), len);
+        if (!length) return std::nullopt;
+        if (*length == 0 && !inv) return std::optional<Prefix>{};
+        Prefix pr;
+        pr.addr.family = f;
+        std::memcpy(pr.addr.bytes.data(), &a, len);
+        pr.length = *length;
+        return std::optional<Prefix>{pr};
+    };
+    auto s = prefix(src, smsk, ip.invflags & invSrc);
+    auto d = prefix(dst, dmsk, ip.invflags & invDst);
+    if (!s || !d) return false;
+    p.src = *s;
+    p.dst = *d;
+    p.srcNeg = ip.invflags & invSrc;
+    p.dstNeg = ip.invflags & invDst;
+    p.in = std::string(ip.iniface, strnlen(ip.iniface, IFNAMSIZ));
+    p.out = std::string(ip.outiface, strnlen(ip.outiface, IFNAMSIZ));
+    p.inNeg = ip.invflags & invIn;
+    p.outNeg = ip.invflags & invOut;
+    p.proto = static_cast<uint8_t>(ip.proto);
+    p.protoNeg = ip.invflags & XT_INV_PROTO;
+    return true;
+}
+
+XtView xtView(const uint8_t* at) {
+    xt_entry_target h;
+    std::memcpy(&h, at, sizeof h);
+    XtView v;
+    v.name = std::string(h.u.user.name, strnlen(h.u.user.name, sizeof h.u.user.name));
+    v.revision = h.u.user.revision;
+    v.data = at + sizeof h;
+    v.size = h.u.user.target_size >= sizeof h ? h.u.user.target_size - sizeof h : 0;
+    return v;
+}
+
+std::optional<EntryView> readEntry(const Blob& blob, uint32_t off, std::string& error) {
+    const size_t hdr = entryHeaderSize(blob.family);
+    const uint8_t* base = blob.entries.data() + off;
+    if (off + hdr > blob.entries.size()) {
+        error = "truncated entry";
+        return std::nullopt;
+    }
+    EntryView e;
+    e.offset = off;
+    uint16_t targetOffset = 0;
+    bool ok = false;
+    if (blob.family == Family::V4) {
+        ipt_entry x;
+        std::memcpy(&x, base, sizeof x);
+        targetOffset = x.target_offset;
+        e.next = x.next_offset;
+        ok = readIp(x.ip, x.ip.src, x.ip.dst, x.ip.smsk, x.ip.dmsk, blob.family, e.ip,
+                    IPT_INV_SRCIP, IPT_INV_DSTIP, IPT_INV_VIA_IN, IPT_INV_VIA_OUT);
+        e.ip.isGoto = x.ip.flags & IPT_F_GOTO;
+        e.badFlags =
+            static_cast<uint8_t>((x.ip.flags & IPT_F_FRAG) | (x.ip.invflags & IPT_INV_FRAG));
+    } else {
+        ip6t_entry x;
+        std::memcpy(&x, base, sizeof x);
+        targetOffset = x.target_offset;
+        e.next = x.next_offset;
+        ok = readIp(x.ipv6, x.ipv6.src, x.ipv6.dst, x.ipv6.smsk, x.ipv6.dmsk, blob.family, e.ip,
+                    IP6T_INV_SRCIP, IP6T_INV_DSTIP, IP6T_INV_VIA_IN, IP6T_INV_VIA_OUT);
+        e.ip.isGoto = x.ipv6.flags & IP6T_F_GOTO;
+        e.badFlags = static_cast<uint8_t>(x.ipv6.flags & IP6T_F_TOS);
+    }
+    if (!ok || e.next < targetOffset + sizeof(xt_entry_target) || targetOffset < hdr ||
+        off + e.next > blob.entries.size()) {
+        error = "malformed entry at offset " + std::to_string(off);
+        return std::nullopt;
+    }
+    for (uint32_t m = static_cast<uint32_t>(hdr); m < targetOffset;) {
+        XtView v = xtView(base + m);
+        if (v.size == 0 && v.name.empty()) {
+            error = "malformed match at offset " + std::to_string(off + m);
+            return std::nullopt;
+        }
+        m += static_cast<uint32_t>(v.size + sizeof(xt_entry_match));
+        e.matches.push_back(std::move(v));
+    }
+    e.target = xtView(base + targetOffset);
+    return e;
+}
+
+int verdictOf(const XtView& t) {
+    int v = 0;
+    std::memcpy(&v, t.data, sizeof v);
+    return v;
+}
+
+class TableDecoder {
+  public:
+    TableDecoder(const Blob& blob, Diagnostics& diags) : blob_(blob), diags_(diags) {}
+
+    std::optional<Table> run() {
+        std::string error;
+        for (uint32_t off = 0; off < blob_.entries.size();) {
+            auto e = readEntry(blob_, off, error);
+            if (!e) {
+                fail(error);
+                return std::nullopt;
+            }
+            off += e->next;
+            entries_.push_back(std::move(*e));
+        }
+        collectChainStarts();
+        table_.family = blob_.family == Family::V4 ? TableFamily::Ip : TableFamily::Ip6;
+        table_.name = blob_.table;
+        return walk() ? std::optional<Table>(std::move(table_)) : std::nullopt;
+    }
+
+  private:
+    void collectChainStarts() {
+        for (size_t i = 0; i + 1 < entries_.size(); ++i) {
+            const EntryView& e = entries_[i];
+            if (e.target.name == XT_ERROR_TARGET)
+                starts_[entries_[i + 1].offset] = errorName(e.target);
+        }
+    }
+
+    static std::string errorName(const XtView& t) {
+        const auto* s = reinterpret_cast<const char*>(t.data);
+        return std::string(s, strnlen(s, t.size));
+    }
+
+    std::optional<size_t> hookStartingAt(uint32_t off) const {
+        for (size_t h = 0; h < kNumHooks; ++h)
+            if ((blob_.validHooks & (1u << h)) && blob_.hookEntry[h] == off) return h;
+        return std::nullopt;
+    }
+    std::optional<size_t> hookEndingAt(uint32_t off) const {
+        for (size_t h = 0; h < kNumHooks; ++h)
+            if ((blob_.validHooks & (1u << h)) && blob_.underflow[h] == off) return h;
+        return std::nullopt;
+    }
+
+    bool walk() {
+        Chain* current = nullptr;
+        std::optional<size_t> currentHook;
+        for (size_t i = 0; i < entries_.size(); ++i) {
+            const EntryView& e = entries_[i];
+            if (e.target.name == XT_ERROR_TARGET) {
+                if (i + 1 == entries_.size()) return true;  // the table's final entry
+                table_.chains.push_back(Chain{errorName(e.target), ChainPolicy::None, {}, {}});
+                current = &table_.chains.back();
+                currentHook.reset();
+                continue;
+            }
+            if (auto h = hookStartingAt(e.offset); h && !currentHook) {
+                table_.chains.push_back(
+                    Chain{std::string(kHookChains[*h]), ChainPolicy::None, {}, {}});
+                current = &table_.chains.back();
+                currentHook = h;
+            }
+            if (!current)
+                return fail("an entry outside every chain at offset " + std::to_string(e.offset));
+            if (currentHook && hookEndingAt(e.offset) == currentHook) {
+                if (!policy(e, *current)) return false;
+                current = nullptr;
+                currentHook.reset();
+                continue;
+            }
+            const bool footer = !currentHook && i + 1 < entries_.size() &&
+                                entries_[i + 1].target.name == XT_ERROR_TARGET;
+            if (footer) {
+                current = nullptr;
+                continue;
+            }
+            auto rule = decodeRule(e, *current);
+            if (!rule) return false;
+            current->rules.push_back(std::move(*rule));
+        }
+        return fail("no final ERROR entry");
+    }
+
+    bool policy(const EntryView& e, Chain& chain) {
+        const int v = e.target.name.empty() ? verdictOf(e.target) : 0;
+        if (v == -NF_ACCEPT - 1)
+            chain.policy = ChainPolicy::Accept;
+        else if (v == -NF_DROP - 1)
+            chain.policy = ChainPolicy::Drop;
+        else
+            return fail("chain " + chain.name + " has a policy other than ACCEPT or DROP");
+        return true;
+    }
+
+    std::optional<Rule> decodeRule(const EntryView& e, const Chain& chain) {
+        const std::string where =
+            "chain " + chain.name + " rule " + std::to_string(chain.rules.size() + 1);
+        if (e.badFlags) return failRule(where, "a fragment or tos condition");
+        Rule rule;
+        XtContext ctx{blob_.family, {}};
+        std::optional<uint8_t> impliedProto;
+        for (const XtView& m : e.matches) {
+            if (m.name == "comment" && m.revision == 0 && m.size >= 256) {
+                rule.comment = decodeComment(m.data);
+                continue;
+            }
+            const MatchRow* row = findMatchRow(m.name, m.revision);
+            if (!row || m.size != row->size)
+                return failRule(where, "match '" + m.name + "' revision " +
+                                           std::to_string(m.revision) + " (unknown to policyc)");
+            if (!row->decode(ctx, m.data, rule.matches))
+                return failRule(where, "match '" + m.name + "': " + ctx.error);
+            if (m.name == "icmp") impliedProto = 1;
+            if (m.name == "icmp6") impliedProto = 58;
+        }
+        headerMatches(e.ip, impliedProto, rule.matches);
+        auto target = decodeTarget(e, where);
+        if (!target) return std::nullopt;
+        rule.target = std::move(*target);
+        sortMatches(rule.matches);
+        return rule;
+    }
+
+    static void headerMatches(const IpPart& ip, std::optional<uint8_t> impliedProto,
+                              std::vector<Match>& out) {
+        if (ip.src) out.push_back(AddrMatch{Direction::Source, ip.srcNeg, {*ip.src}});
+        if (ip.dst) out.push_back(AddrMatch{Direction::Destination, ip.dstNeg, {*ip.dst}});
+        if (!ip.in.empty() || ip.inNeg)
+            out.push_back(IfaceMatch{IfaceDirection::In, ip.inNeg, ip.in});
+        if (!ip.out.empty() || ip.outNeg)
+            out.push_back(IfaceMatch{IfaceDirection::Out, ip.outNeg, ip.out});
+        const bool implied = impliedProto && ip.proto == *impliedProto && !ip.protoNeg;
+        if ((ip.proto || ip.protoNeg) && !implied) out.push_back(ProtoMatch{ip.proto, ip.protoNeg});
+    }
+
+    std::optional<Target> decodeTarget(const EntryView& e, const std::string& where) {
+        if (!e.target.name.empty()) {
+            const TargetRow* row = findTargetRow(e.target.name, blob_.family, e.target.revision);
+            if (!row || e.target.size != row->size)
+                return failTarget(where, "target '" + e.target.name + "' revision " +
+                                             std::to_string(e.target.revision) +
+                                             " (unknown to policyc)");
+            XtContext ctx{blob_.family, {}};
+            auto t = row->decode(ctx, e.target.data);
+            if (!t) return failTarget(where, "target '" + e.target.name + "': " + ctx.error);
+            return t;
+        }
+        const int v = verdictOf(e.target);
+        if (v == -NF_ACCEPT - 1) return Accept{};
+        if (v == -NF_DROP - 1) return Drop{};
+        if (v == XT_RETURN) return Return{};
+        if (v >= 0 && static_cast<uint32_t>(v) == e.offset + e.next && !e.ip.isGoto)
+            return NoTarget{};
+        auto it = starts_.find(static_cast<uint32_t>(v));
+        if (v < 0 || it == starts_.end())
+            return failTarget(where,
+                              "verdict " + std::to_string(v) + " (not a chain policyc knows)");
+        if (e.ip.isGoto) return Goto{it->second};
+        return Jump{it->second};
+    }
+
+    std::optional<Rule> failRule(const std::string& where, const std::string& what) {
+        fail(where + ": " + what);
+        return std::nullopt;
+    }
+    std::optional<Target> failTarget(const std::string& where, const std::string& what) {
+        fail(where + ": " + what);
+        return std::nullopt;
+    }
+    bool fail(const std::string& why) {
+        diags_
+            .report(Code::E202, {},
+                    "iptables " + blob_.table + " (" + familyText(blob_.family) +
+                        "): cannot read " + why)
+            .location = RuleLocation{blob_.table, "", 0};
+        return false;
+    }
+
+    const Blob& blob_;
+    Diagnostics& diags_;
+    std::vector<EntryView> entries_;
+    std::map<uint32_t, std::string> starts_;
+    Table table_;
+};
+
+}  // namespace
+
+std::vector<std::string> tablesToLoad(const Host& host, Family family) {
+    std::vector<std::string> names;
+    for (const TableBlock& b : collectBlocks(host, family)) names.push_back(b.name);
+    std::reverse(names.begin(), names.end());
+    return names;
+}
+
+std::optional<Blob> encodeTable(const Host& host, Family family, std::string_view table,
+                                Diagnostics& diags) {
+    for (const TableBlock& block : collectBlocks(host, family)) {
+        if (block.name != table) continue;
+        if (!isKnownTable(block.name)) {
+            diags.report(Code::E202, block.parts.front()->span,
+                         "'" + block.name + "' is not an iptables table");
+            return std::nullopt;
+        }
+        return TableEncoder(family, block, diags).run();
+    }
+    // A table the host does not fill: built-in chains only, policies ACCEPT.
+    TableBlock empty{std::string(table), {}};
+    return TableEncoder(family, empty, diags).run();
+}
+
+std::optional<Table> decodeTable(const Blob& blob, Diagnostics& diags) {
+    return TableDecoder(blob, diags).run();
+}
+
+}  // namespace policyc::backends::ipt

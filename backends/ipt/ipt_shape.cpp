@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Table, chain and entry shape shared by the iptables text renderer and the blob encoder.
+#include "backends/ipt/ipt_shape.h"
+
+#include <algorithm>
+#include <array>
+
+namespace policyc::backends::ipt {
+
+using namespace policyc::ir;
+
+std::vector<std::vector<NumRange>> multiportChunks(const std::vector<NumRange>& ports) {
+    std::vector<std::vector<NumRange>> chunks;
+    unsigned used = 15;
+    for (const NumRange& r : ports) {
+        const unsigned need = r.single() ? 1 : 2;
+        if (used + need > 15) {
+            chunks.emplace_back();
+            used = 0;
+        }
+        chunks.back().push_back(r);
+        used += need;
+    }
+    return chunks;
+}
+
+namespace {
+
+std::vector<Match> alternatives(const Match& m) {
+    std::vector<Match> alts;
+    if (const auto* a = std::get_if<AddrMatch>(&m); a && !a->negated && a->items.size() > 1) {
+        for (const AddrItem& item : a->items) alts.push_back(AddrMatch{a->dir, false, {item}});
+    } else if (const auto* p = std::get_if<PortMatch>(&m); p && !p->negated) {
+        for (auto& chunk : multiportChunks(p->ports))
+            alts.push_back(PortMatch{p->dir, false, std::move(chunk)});
+    }
+    if (alts.empty()) alts.push_back(m);
+    return alts;
+}
+
+int tableRank(std::string_view name) {
+    static const std::array<std::string_view, 4> kOrder = {"raw", "mangle", "nat", "filter"};
+    auto it = std::find(kOrder.begin(), kOrder.end(), name);
+    return static_cast<int>(it - kOrder.begin());
+}
+
+const Chain* findChain(const Table& t, std::string_view name) {
+    for (const Chain& c : t.chains)
+        if (c.name == name) return &c;
+    return nullptr;
+}
+
+}  // namespace
+
+std::vector<std::vector<Match>> expandLines(const std::vector<Match>& matches) {
+    std::vector<std::vector<Match>> lines(1);
+    for (const Match& m : matches) {
+        const std::vector<Match> alts = alternatives(m);
+        std::vector<std::vector<Match>> next;
+        next.reserve(lines.size() * alts.size());
+        for (const auto& line : lines) {
+            for (const Match& alt : alts) {
+                next.push_back(line);
+                next.back().push_back(alt);
+            }
+        }
+        lines = std::move(next);
+    }
+    return lines;
+}
+
+std::string_view portModuleFor(const std::vector<Match>& matches) {
+    for (const Match& m : matches) {
+        const auto* p = std::get_if<ProtoMatch>(&m);
+        if (!p || p->negated) continue;
+        if (p->proto == 6) return "tcp";
+        if (p->proto == 17) return "udp";
+        if (p->proto == 132) return "sctp";
+    }
+    return "";
+}
+
+std::vector<TableBlock> collectBlocks(const Host& host, Family family) {
+    const TableFamily own = family == Family::V4 ? TableFamily::Ip : TableFamily::Ip6;
+    std::vector<TableBlock> blocks;
+    for (const Table& t : host.tables) {
+        if (t.family != own && t.family != TableFamily::Inet) continue;
+        auto it = std::find_if(blocks.begin(), blocks.end(),
+                               [&](const TableBlock& b) { return b.name == t.name; });
+        if (it == blocks.end()) it = blocks.insert(blocks.end(), TableBlock{t.name, {}});
+        it->parts.push_back(&t);
+    }
+    std::stable_sort(blocks.begin(), blocks.end(), [](const TableBlock& a, const TableBlock& b) {
+        return tableRank(a.name) < tableRank(b.name);
+    });
+    return blocks;
+}
+
+std::vector<std::string> chainOrder(const TableBlock& block) {
+    std::vector<std::string> order(builtinChains(block.name).begin(),
+                                   builtinChains(block.name).end());
+    std::vector<std::string> user;
+    for (const Table* t : block.parts)
+        for (const Chain& c : t->chains)
+            if (!isBuiltinChain(block.name, c.name)) user.push_back(c.name);
+    std::sort(user.begin(), user.end());
+    user.erase(std::unique(user.begin(), user.end()), user.end());
+    order.insert(order.end(), user.begin(), user.end());
+    return order;
+}
+
+ChainPolicy blockPolicy(const TableBlock& block, const std::string& chain) {
+    if (!isBuiltinChain(block.name, chain)) return ChainPolicy::None;
+    for (const Table* t : block.parts) {
+        const Chain* c = findChain(*t, chain);
+        if (c && c->policy != ChainPolicy::None) return c->policy;
+    }
+    return ChainPolicy::None;
+}
+
+std::vector<const Rule*> blockRules(const TableBlock& block, const std::string& chain,
+                                    Family family) {
+    std::vector<const Rule*> rules;
+    for (const Table* t : block.parts) {
+        const Chain* c = findChain(*t, chain);
+        if (!c) continue;
+        for (const Rule& rule : c->rules) {
+            const auto ruleFam = ruleFamily(rule);
+            if (t->family == TableFamily::Inet && ruleFam && *ruleFam != family) continue;
+            rules.push_back(&rule);
+        }
+    }
+    return rules;
+}
+
+}  // namespace policyc::backends::ipt
