@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// nf_tables over netlink with libmnl: requests, dumps and the one-transaction table replacement.
+// Every batch message asks for an ACK, so a refusal names the message (by sequence number) and
+// through it the object policyc built.
+#include "backends/nft/nft_batch.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <string_view>
+
+#include "backends/text/nft_text_vocab.h"
+
+namespace policyc::backends::nft {
+
+NftSocket::NftSocket() {
+    sock_ = mnl_socket_open(NETLINK_NETFILTER);
+    if (!sock_) {
+        error_ = std::string("cannot open a netfilter netlink socket: ") + std::strerror(errno);
+        return;
+    }
+    if (mnl_socket_bind(sock_, 0, MNL_SOCKET_AUTOPID) < 0) {
+        error_ = std::string("cannot bind the netlink socket: ") + std::strerror(errno);
+        return;
+    }
+    portid_ = mnl_socket_get_portid(sock_);
+    seq_ = static_cast<uint32_t>(time(nullptr));
+    int one = 1;
+    mnl_socket_setsockopt(sock_, NETLINK_EXT_ACK, &one, sizeof(one));
+    // Every batch message is acknowledged; room for all the ACKs of a large ruleset.
+    const int rcvbuf = 16 << 20;
+    setsockopt(mnl_socket_get_fd(sock_), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+}
+
+NftSocket::~NftSocket() {
+    if (sock_) mnl_socket_close(sock_);
+}
+
+namespace {
+
+/// Sends one request and runs `cb` on every answer until DONE or the ACK.
+bool talk(NftSocket& s, const nlmsghdr* nlh, mnl_cb_t cb, void* data, std::string& error) {
+    if (mnl_socket_sendto(s.get(), nlh, nlh->nlmsg_len) < 0) {
+        error = std::string("netlink send failed: ") + std::strerror(errno);
+        return false;
+    }
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
+    for (;;) {
+        const ssize_t n = mnl_socket_recvfrom(s.get(), buf.data(), buf.size());
+        if (n < 0) {
+            error = std::string("netlink receive failed: ") + std::strerror(errno);
+            return false;
+        }
+        const int ret =
+            mnl_cb_run(buf.data(), static_cast<size_t>(n), nlh->nlmsg_seq, s.portid(), cb, data);
+        if (ret < 0) {
+            error = std::strerror(errno);
+            return false;
+        }
+        if (ret == MNL_CB_STOP) return true;
+    }
+}
+
+int genCb(const nlmsghdr* nlh, void* data) {
+    nftnl_gen* gen = nftnl_gen_alloc();
+    if (nftnl_gen_nlmsg_parse(nlh, gen) == 0)
+        *static_cast<std::optional<uint32_t>*>(data) = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+    nftnl_gen_free(gen);
+    return MNL_CB_OK;
+}
+
+int noopCb(const nlmsghdr*, void*) { return MNL_CB_OK; }
+
+const std::string kTable(kTableName);
+
+/// A growing buffer of netlink messages, remembering which object each sequence number is.
+struct Batch {
+    std::vector<char> buf;
+    size_t used = 0;
+    std::map<uint32_t, std::optional<size_t>> objectOfSeq;
+    size_t acks = 0;
+
+    char* tail() {
+        // Messages are built in place; leave room for the largest one (a big set).
+        if (buf.size() - used < (1u << 20)) buf.resize(buf.size() + (4u << 20));
+        return buf.data() + used;
+    }
+    void commit(nlmsghdr* nlh, std::optional<size_t> object, bool acked) {
+        used += NLMSG_ALIGN(nlh->nlmsg_len);
+        if (acked) {
+            objectOfSeq[nlh->nlmsg_seq] = object;
+            ++acks;
+        }
+    }
+};
+
+nlmsghdr* header(Batch& b, NftSocket& s, uint16_t type, uint16_t family, uint16_t flags) {
+    return nftnl_nlmsg_build_hdr(b.tail(), type, family, flags | NLM_F_ACK, s.nextSeq());
+}
+
+void addTableMsg(Batch& b, NftSocket& s, uint16_t type, uint16_t family,
+                 std::optional<size_t> object, nftnl_table* table = nullptr) {
+    nftnl_table* t = table;
+    nftnl_table* own = nullptr;
+    if (!t) {
+        t = own = nftnl_table_alloc();
+        nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+        nftnl_table_set_str(t, NFTNL_TABLE_NAME, kTable.c_str());
+    }
+    nlmsghdr* nlh = header(b, s, type, family, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
+    nftnl_table_nlmsg_build_payload(nlh, t);
+    if (own) nftnl_table_free(own);
+    b.commit(nlh, object, true);
+}
+
+void addObject(Batch& b, NftSocket& s, const NftObject& o, size_t index) {
+    switch (o.kind) {
+        case NftObject::Kind::Table:
+            return addTableMsg(b, s, NFT_MSG_NEWTABLE, o.family, index, o.table.get());
+        case NftObject::Kind::Chain: {
+            nlmsghdr* nlh = header(b, s, NFT_MSG_NEWCHAIN, o.family, NLM_F_CREATE);
+            nftnl_chain_nlmsg_build_payload(nlh, o.chain.get());
+            return b.commit(nlh, index, true);
+        }
+        case NftObject::Kind::Set: {
+            nlmsghdr* nlh = header(b, s, NFT_MSG_NEWSET, o.family, NLM_F_CREATE);
+            nftnl_set_nlmsg_build_payload(nlh, o.set.get());
+            b.commit(nlh, index, true);
+            nlh = header(b, s, NFT_MSG_NEWSETELEM, o.family, NLM_F_CREATE);
+            nftnl_set_elems_nlmsg_build_payload(nlh, o.set.get());
+            return b.commit(nlh, index, true);
+        }
+        case NftObject::Kind::Rule: {
+            nlmsghdr* nlh = header(b, s, NFT_MSG_NEWRULE, o.family, NLM_F_CREATE | NLM_F_APPEND);
+            nftnl_rule_nlmsg_build_payload(nlh, o.rule.get());
+            return b.commit(nlh, index, true);
+        }
+    }
+}
+
+struct AckState {
+    Batch* batch;
+    BatchError* error;
+    bool failed = false;
+    size_t seen = 0;
+};
+
+/// Reads the ACKs the kernel queued while it processed the batch (all of them are there when
+/// sendto returns, as nft relies on too); the first error wins.
+bool collectAcks(NftSocket& s, AckState& st) {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
+    const int fd = mnl_socket_get_fd(s.get());
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, st.seen < st.batch->acks ? 1000 : 0) <= 0) break;
+        const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+        if (n <= 0) break;
+        int len = static_cast<int>(n);
+        for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+             nlh = mnl_nlmsg_next(nlh, &len)) {
+            if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+            ++st.seen;
+            const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+            if (err->error == 0 || st.failed) continue;
+            st.failed = true;
+            st.error->errnum = -err->error;
+            st.error->message = std::strerror(-err->error);
+            auto it = st.batch->objectOfSeq.find(nlh->nlmsg_seq);
+            if (it != st.batch->objectOfSeq.end()) st.error->object = it->second;
+        }
+    }
+    return !st.failed;
+}
+
+}  // namespace
+
+std::optional<uint32_t> generationId(NftSocket& sock, std::string& error) {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh =
+        nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, sock.nextSeq());
+    std::optional<uint32_t> id;
+    if (!talk(sock, nlh, genCb, &id, error)) return std::nullopt;
+    if (!id) error = "the kernel sent no ruleset generation";
+    return id;
+}
+
+std::optional<bool> tableExists(NftSocket& sock, uint16_t family, std::string& error) {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh =
+        nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETTABLE, family, NLM_F_ACK, sock.nextSeq());
+    nftnl_table* t = nftnl_table_alloc();
+    nftnl_table_set_str(t, NFTNL_TABLE_NAME, kTable.c_str());
+    nftnl_table_nlmsg_build_payload(nlh, t);
+    nftnl_table_free(t);
+    std::string err;
+    if (talk(sock, nlh, noopCb, nullptr, err)) return true;
+    if (errno == ENOENT) return false;
+    error = "cannot read nftables table " + kTable + ": " + err;
+    return std::nullopt;
+}
+
+bool replaceTables(NftSocket& sock, const std::vector<uint16_t>& replace, const NftRuleset& ruleset,
+                   std::optional<uint32_t> genid, BatchError& error) {
+    Batch b;
+    nlmsghdr* begin = nftnl_batch_begin(b.tail(), sock.nextSeq());
+    if (genid) mnl_attr_put_u32(begin, NFNL_BATCH_GENID, htonl(*genid));
+    b.commit(begin, std::nullopt, false);
+    // A refusal of the BEGIN message itself (ERESTART: generation changed) has this sequence.
+    b.objectOfSeq[begin->nlmsg_seq] = std::nullopt;
+    for (uint16_t family : replace) {
+        addTableMsg(b, sock, NFT_MSG_NEWTABLE, family, std::nullopt);
+        addTableMsg(b, sock, NFT_MSG_DELTABLE, family, std::nullopt);
+    }
+    for (size_t i = 0; i < ruleset.objects.size(); ++i) addObject(b, sock, ruleset.objects[i], i);
+    b.commit(nftnl_batch_end(b.tail(), sock.nextSeq()), std::nullopt, false);
+
+    // The whole batch goes in one datagram, as the kernel processes it in one transaction.
+    const int sndbuf = static_cast<int>(b.used) + (1 << 16);
+    setsockopt(mnl_socket_get_fd(sock.get()), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+    if (mnl_socket_sendto(sock.get(), b.buf.data(), b.used) < 0) {
+        error.errnum = errno;
+        error.message = std::string("cannot send the nftables batch: ") + std::strerror(errno);
+        return false;
+    }
+    AckState st{&b, &error};
+    return collectAcks(sock, st);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dumps
+
+namespace {
+
+struct DumpState {
+    NftRuleset* into;
+    uint16_t family;
+    NftObject::Kind kind;
+};
+
+int dumpCb(const nlmsghdr* nlh, void* data) {
+    auto* st = static_cast<DumpState*>(data);
+    NftObject o;
+    o.kind = st->kind;
+    o.family = st->family;
+    switch (st->kind) {
+        case NftObject::Kind::Table:
+            o.table.reset(nftnl_table_alloc());
+            if (nftnl_table_nlmsg_parse(nlh, o.table.get()) < 0) return MNL_CB_ERROR;
+            nftnl_table_unset(o.table.get(), NFTNL_TABLE_HANDLE);
+            nftnl_table_unset(o.table.get(), NFTNL_TABLE_USE);
+            break;
+        case NftObject::Kind::Chain:
+            o.chain.reset(nftnl_chain_alloc());
+            if (nftnl_chain_nlmsg_parse(nlh, o.chain.get()) < 0) return MNL_CB_ERROR;
+            if (std::string(nftnl_chain_get_str(o.chain.get(), NFTNL_CHAIN_TABLE)) != kTable)
+                return MNL_CB_OK;
+            for (uint16_t a : {NFTNL_CHAIN_HANDLE, NFTNL_CHAIN_USE, NFTNL_CHAIN_FLAGS})
+                nftnl_chain_unset(o.chain.get(), a);
+            o.chainName = nftnl_chain_get_str(o.chain.get(), NFTNL_CHAIN_NAME);
+            break;
+        case NftObject::Kind::Set:
+            o.set.reset(nftnl_set_alloc());
+            if (nftnl_set_nlmsg_parse(nlh, o.set.get()) < 0) return MNL_CB_ERROR;
+            if (std::string(nftnl_set_get_str(o.set.get(), NFTNL_SET_TABLE)) != kTable)
+                return MNL_CB_OK;
+            nftnl_set_unset(o.set.get(), NFTNL_SET_HANDLE);
+            break;
+        case NftObject::Kind::Rule:
+            o.rule.reset(nftnl_rule_alloc());
+            if (nftnl_rule_nlmsg_parse(nlh, o.rule.get()) < 0) return MNL_CB_ERROR;
+            if (std::string(nftnl_rule_get_str(o.rule.get(), NFTNL_RULE_TABLE)) != kTable)
+                return MNL_CB_OK;
+            nftnl_rule_unset(o.rule.get(), NFTNL_RULE_HANDLE);
+            nftnl_rule_unset(o.rule.get(), NFTNL_RULE_POSITION);
+            o.chainName = nftnl_rule_get_str(o.rule.get(), NFTNL_RULE_CHAIN);
+            break;
+    }
+    st->into->objects.push_back(std::move(o));
+    return MNL_CB_OK;
+}
+
+int elemsCb(const nlmsghdr* nlh, void* data) {
+    return nftnl_set_elems_nlmsg_parse(nlh, static_cast<nftnl_set*>(data)) < 0 ? MNL_CB_ERROR
+                                                                               : MNL_CB_OK;
+}
+
+bool dumpKind(NftSocket& sock, uint16_t family, NftObject::Kind kind, NftRuleset& into,
+              std::string& error) {
+    static const std::map<NftObject::Kind, uint16_t> kMsg = {
+        {NftObject::Kind::Table, NFT_MSG_GETTABLE},
+        {NftObject::Kind::Chain, NFT_MSG_GETCHAIN},
+        {NftObject::Kind::Set, NFT_MSG_GETSET},
+        {NftObject::Kind::Rule, NFT_MSG_GETRULE}};
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    const bool table = kind == NftObject::Kind::Table;
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), kMsg.at(kind), family,
+                                          table ? NLM_F_ACK : NLM_F_DUMP, sock.nextSeq());
+    if (table) {
+        nftnl_table* t = nftnl_table_alloc();
+        nftnl_table_set_str(t, NFTNL_TABLE_NAME, kTable.c_str());
+        nftnl_table_nlmsg_build_payload(nlh, t);
+        nftnl_table_free(t);
+    } else if (kind == NftObject::Kind::Set) {
+        nftnl_set* s = nftnl_set_alloc();
+        nftnl_set_set_str(s, NFTNL_SET_TABLE, kTable.c_str());
+        nftnl_set_nlmsg_build_payload(nlh, s);
+        nftnl_set_free(s);
+    } else if (kind == NftObject::Kind::Rule) {
+        nftnl_rule* r = nftnl_rule_alloc();
+        nftnl_rule_set_str(r, NFTNL_RULE_TABLE, kTable.c_str());
+        nftnl_rule_nlmsg_build_payload(nlh, r);
+        nftnl_rule_free(r);
+    }
+    DumpState st{&into, family, kind};
+    return talk(sock, nlh, dumpCb, &st, error);
+}
+
+/// The kernel refuses to re-create a dumped anonymous set under its old `__setN` name (EINVAL),
+/// so a restored table re-creates each one as nft does: named `__set%d`, with a batch-local set
+/// id that the rules' lookups refer to instead of the old name.
+void renumberAnonymousSets(NftRuleset& ruleset, uint32_t firstId) {
+    std::map<std::string, uint32_t> ids;
+    for (NftObject& o : ruleset.objects) {
+        if (o.kind != NftObject::Kind::Set ||
+            !(nftnl_set_get_u32(o.set.get(), NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS))
+            continue;
+        ids[nftnl_set_get_str(o.set.get(), NFTNL_SET_NAME)] = firstId;
+        nftnl_set_set_str(o.set.get(), NFTNL_SET_NAME, "__set%d");
+        nftnl_set_set_u32(o.set.get(), NFTNL_SET_ID, firstId++);
+    }
+    if (ids.empty()) return;
+    for (NftObject& o : ruleset.objects) {
+        if (o.kind != NftObject::Kind::Rule) continue;
+        nftnl_expr_iter* it = nftnl_expr_iter_create(o.rule.get());
+        while (nftnl_expr* e = nftnl_expr_iter_next(it)) {
+            if (std::string_view(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)) != "lookup") continue;
+            auto found = ids.find(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+            if (found == ids.end()) continue;
+            nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, "__set%d");
+            nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, found->second);
+        }
+        nftnl_expr_iter_destroy(it);
+    }
+}
+
+}  // namespace
+
+bool dumpTable(NftSocket& sock, uint16_t family, NftRuleset& into, std::string& error) {
+    NftRuleset part;
+    for (auto kind : {NftObject::Kind::Table, NftObject::Kind::Chain, NftObject::Kind::Set,
+                      NftObject::Kind::Rule})
+        if (!dumpKind(sock, family, kind, part, error)) return false;
+    // Elements of every set, then the sets ahead of the rules that use them.
+    for (NftObject& o : part.objects) {
+        if (o.kind != NftObject::Kind::Set) continue;
+        std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, family, NLM_F_DUMP,
+                                              sock.nextSeq());
+        nftnl_set_elems_nlmsg_build_payload(nlh, o.set.get());
+        if (!talk(sock, nlh, elemsCb, o.set.get(), error)) return false;
+    }
+    // Ids far above the linearizer's (which count from 1 per ruleset) so the two never meet.
+    renumberAnonymousSets(part, 0x40000000u + static_cast<uint32_t>(into.objects.size()));
+    for (NftObject& o : part.objects) into.objects.push_back(std::move(o));
+    into.families.push_back(family);
+    return true;
+}
+
+}  // namespace policyc::backends::nft

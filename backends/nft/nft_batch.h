@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// nf_tables over netlink: a socket, the ruleset generation id, whole-table replacement in one
+// NFNL_MSG_BATCH_BEGIN..END transaction (all or nothing), and a dump of a live policyc table.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/nft/nft_linearize.h"
+
+struct mnl_socket;
+
+namespace policyc::backends::nft {
+
+class NftSocket {
+public:
+    NftSocket();
+    ~NftSocket();
+    NftSocket(const NftSocket&) = delete;
+    NftSocket& operator=(const NftSocket&) = delete;
+    /// Empty when the socket is usable, else why not.
+    const std::string& error() const { return error_; }
+    mnl_socket* get() const { return sock_; }
+    uint32_t portid() const { return portid_; }
+    uint32_t nextSeq() { return seq_++; }
+
+private:
+    mnl_socket* sock_ = nullptr;
+    uint32_t portid_ = 0;
+    uint32_t seq_ = 0;
+    std::string error_;
+};
+
+/// What the kernel refused: the object (index into NftRuleset::objects) when known.
+struct BatchError {
+    std::optional<size_t> object;
+    int errnum = 0;
+    std::string message;
+};
+
+/// The current ruleset generation (NFT_MSG_GETGEN); nothing on failure (message in `error`).
+std::optional<uint32_t> generationId(NftSocket& sock, std::string& error);
+
+/// Whether table `policyc` of `family` exists; nothing on failure.
+std::optional<bool> tableExists(NftSocket& sock, uint16_t family, std::string& error);
+
+/// One transaction: for every family in `replace`, the `policyc` table is created if absent and
+/// deleted (so nothing of it survives); then `ruleset`'s objects are added. With `genid`, the
+/// kernel refuses the whole batch if the ruleset changed since that generation (ERESTART).
+bool replaceTables(NftSocket& sock, const std::vector<uint16_t>& replace,
+                   const NftRuleset& ruleset, std::optional<uint32_t> genid, BatchError& error);
+
+/// The live `policyc` table of `family` as objects replaceTables can add back (handles and
+/// counters of the kernel's copy dropped). False with `error` on failure.
+bool dumpTable(NftSocket& sock, uint16_t family, NftRuleset& into, std::string& error);
+
+}  // namespace policyc::backends::nft
