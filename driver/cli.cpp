@@ -4,6 +4,7 @@
 #include "driver/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "backends/text/render.h"
 #include "compiler/compile.h"
 #include "compiler/ir_json.h"
+#include "driver/apply.h"
 
 namespace policyc {
 namespace {
@@ -230,6 +232,47 @@ int runLint(const Options& o) {
     return 0;
 }
 
+int runApply(const Options& o) {
+    if (o.dryRun || o.confirm > 0) {
+        std::cerr << "policyc: error: apply " << (o.dryRun ? "--dry-run" : "--confirm")
+                  << " is not available yet in this version [not-available]\n";
+        return 2;
+    }
+    SourceManager sources;
+    Diagnostics diags;
+    auto policy = compileAndCheck(o, sources, diags);
+    if (!policy || diags.hasErrors()) {
+        printDiagnostics(diags, sources, std::cerr);
+        return 2;
+    }
+    const ir::Host* host = selectHost(*policy, o, "apply");
+    if (!host) return 2;
+
+    backends::ApplySteps steps =
+        o.backend == "legacy" ? backends::legacySteps(*host) : backends::nftSteps(*host);
+    for (auto& s : backends::routingSteps(*host)) steps.push_back(std::move(s));
+
+    const char* inject = std::getenv("POLICYC_INJECT_FAILURE");
+    Diagnostics applyDiags;
+    const ApplyOutcome outcome =
+        applySteps(steps, applyDiags, std::cout, inject ? std::string(inject) : std::string());
+    printDiagnostics(diags, sources, std::cerr);
+    printDiagnostics(applyDiags, sources, std::cerr);
+    switch (outcome) {
+        case ApplyOutcome::Applied:
+            std::cout << "host " << host->name << ": applied with the " << o.backend
+                      << " backend\n";
+            return 0;
+        case ApplyOutcome::RolledBack:
+            std::cerr << "policyc: apply refused; the kernel is as before\n";
+            return 1;
+        case ApplyOutcome::Failed:
+            std::cerr << "policyc: apply failed and could not restore every step (see above)\n";
+            return 2;
+    }
+    return 2;
+}
+
 int notAvailable(std::string_view verb, std::string_view issue) {
     std::cerr
         << "policyc: error: '" << verb << "' is not available yet in this version (" << issue
@@ -294,7 +337,7 @@ int runCli(int argc, char** argv) {
     if (build->parsed()) return runBuild(o);
     if (lint->parsed()) return runLint(o);
     if (diff->parsed()) return notAvailable("diff", "the kernel backends come next");
-    if (apply->parsed()) return notAvailable("apply", "the kernel backends come next");
+    if (apply->parsed()) return runApply(o);
     if (import->parsed())
         return notAvailable("import", "the iptables-save and nft JSON readers come next");
     return 2;

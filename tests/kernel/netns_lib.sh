@@ -51,3 +51,58 @@ nft_oracle_with_cgroups() {
         for d in "$@"; do mkdir -p "/sys/fs/cgroup/$d" || exit 77; done
         exec "$oracle" "$file"' "$1" "$2" $dirs
 }
+
+# usage: make_ifaces NS NAME[=ADDR/LEN,...]...
+# Creates each interface in NS as one end of a veth pair (peer pcxvN, also in NS), with its
+# addresses, up; lo up too. The scratch stand-in for the host's real interfaces.
+make_ifaces() {
+    ns=$1
+    shift
+    ip -n "$ns" link set lo up
+    n=0
+    for spec in "$@"; do
+        name=${spec%%=*}
+        addrs=${spec#*=}
+        [ "$addrs" = "$spec" ] && addrs=
+        if [ "$name" != lo ]; then
+            ip -n "$ns" link add "$name" type veth peer name "pcxv$n" || return 1
+            ip -n "$ns" link set "pcxv$n" up
+            ip -n "$ns" link set "$name" up
+            n=$((n + 1))
+        fi
+        for a in $(echo "$addrs" | tr ',' ' '); do
+            ip -n "$ns" addr add "$a" dev "$name" nodad 2>/dev/null ||
+                ip -n "$ns" addr add "$a" dev "$name" || return 1
+        done
+    done
+}
+
+# usage: kernel_listing NS [SYSCTL_FILE]
+# Everything policyc may change in NS, as the real tools list it: legacy tables (counters
+# zeroed, table blocks in a fixed order, since iptables-legacy-save lists them newest-created
+# first), the nftables ruleset, ip rules and routes of both families, and the values of the
+# sysctl keys named in SYSCTL_FILE.
+kernel_listing() {
+    for save in iptables-legacy-save ip6tables-legacy-save; do
+        echo "== $save"
+        ip netns exec "$1" "$save" | sed -e '/^#/d' -e 's/\[[0-9]*:[0-9]*\]/[0:0]/' |
+            awk '/^\*/{name=$0} {blocks[name]=blocks[name] $0 "\n"}
+                 END {n=split("*raw *mangle *nat *filter *security", order, " ")
+                      for (i=1;i<=n;i++) if (order[i] in blocks) printf "%s", blocks[order[i]]}'
+    done
+    echo "== nft"
+    ip netns exec "$1" nft list ruleset | sed 's/packets [0-9]* bytes [0-9]*/packets 0 bytes 0/'
+    for fam in -4 -6; do
+        echo "== ip $fam rule"
+        ip -n "$1" $fam rule show
+        echo "== ip $fam route"
+        # the kernel lists address-derived routes of several devices in a timing-dependent order
+        ip -n "$1" $fam route show table all | sort
+    done
+    if [ -n "${2:-}" ] && [ -s "$2" ]; then
+        echo "== sysctl"
+        sed -n 's/^\([^#=][^=]*\)=.*/\1/p' "$2" | while read -r key; do
+            echo "$key = $(ip netns exec "$1" sysctl -n "$key")"
+        done
+    fi
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Proves `policyc apply` against the real tools, per host of one policy, with one backend:
+#  - apply: namespace A gets `policyc apply --backend B`; namespace B gets the same policy's text
+#    renderings loaded by iptables-legacy-restore / nft -f, ip -batch / ip -6 -batch and
+#    sysctl -p. Every listing (legacy tables, nft ruleset, ip rules, routes, the sysctls) must be
+#    the same in both.
+#  - rollback: namespace A holds foreign and older state; apply with a failure injected before its
+#    last step must exit 1, say which steps it rolled back, and leave every listing as before.
+# policyc runs under `nsenter --net` (not `ip netns exec`, which remounts /sys) so that it sees
+# the machine's real mounts, the cgroup2 hierarchy among them.
+# usage: golden_apply.sh POLICYC FILE.pol legacy|nft apply|rollback
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/netns_lib.sh"
+require_netns
+policyc=$1 pol=$2 backend=$3 mode=$4
+work=$(mktemp -d)
+nsA="pcx-apA-$$" nsB="pcx-apB-$$"
+made_cgroups=()
+cleanup() {
+    ip netns del "$nsA" 2>/dev/null; ip netns del "$nsB" 2>/dev/null; rm -rf "$work"
+    for ((i = ${#made_cgroups[@]} - 1; i >= 0; i--)); do rmdir "${made_cgroups[i]}" 2>/dev/null; done
+}
+trap cleanup EXIT
+"$policyc" build "$pol" -o "$work/out" > /dev/null || exit 1
+# Foreign state, and an older policyc state, that a rolled-back apply must leave as found.
+# Legacy tables are created by the first sockopt that names them and can never be removed, so
+# a rollback can restore their contents but not their absence: the old state has them all, as a
+# real host that ran iptables has.
+populate_old_state() {
+    for t in raw mangle nat filter; do
+        ip netns exec "$1" iptables-legacy -t "$t" -S > /dev/null
+        ip netns exec "$1" ip6tables-legacy -t "$t" -S > /dev/null
+    done
+    ip netns exec "$1" iptables-legacy -A INPUT -s 203.0.113.9 -j DROP
+    ip netns exec "$1" ip6tables-legacy -t mangle -A OUTPUT -j MARK --set-mark 0x77
+    ip netns exec "$1" nft add table inet foreign
+    ip netns exec "$1" nft add table inet policyc
+    ip netns exec "$1" nft add chain inet policyc old '{ type filter hook input priority 0; }'
+    ip netns exec "$1" nft add rule inet policyc old tcp dport '{ 22, 80, 8000-8080 }' ip saddr '{ 10.0.0.0/8, 192.168.1.1 }' accept
+    ip -n "$1" rule add priority 4321 fwmark 0x99 lookup 99 protocol 211
+    ip -n "$1" route add blackhole 198.51.100.0/24 table 99 proto 211
+    ip netns exec "$1" sysctl -q -w net.ipv4.conf.all.rp_filter=1
+}
+fail=0
+for rendering in "$work"/out/*.iptables; do
+    host=$(basename "$rendering" .iptables)
+    r="$work/out/$host"
+    mapfile -t ifaces < <(python3 -c '
+import json,sys
+for i in json.load(open(sys.argv[1])).get("interfaces",[]):
+    print(i["name"]+"="+",".join(i.get("addresses",[])))' "$r.json")
+    # cgroups the policy matches must exist (the kernel resolves them when a rule is loaded);
+    # they are made in the real cgroup2 hierarchy and removed again (rmdir: only if empty).
+    mapfile -t cgroups < <(python3 -c '
+import json,sys
+def walk(x):
+    if isinstance(x, dict):
+        if x.get("match") == "cgroup": print(x["path"].strip("/"))
+        for v in x.values(): walk(v)
+    elif isinstance(x, list):
+        for v in x: walk(v)
+walk(json.load(open(sys.argv[1])))' "$r.json" | sort -u)
+    cg2=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo 2>/dev/null ||
+          findmnt -n -t cgroup2 -o TARGET | head -1)
+    [ -z "$cg2" ] && cg2=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+    for c in "${cgroups[@]}"; do
+        [ -n "$cg2" ] && [ ! -d "$cg2/$c" ] && mkdir -p "$cg2/$c" && made_cgroups+=("$cg2/$c")
+    done
+    ip netns add "$nsA" && ip netns add "$nsB" || exit 1
+    make_ifaces "$nsA" "${ifaces[@]}" && make_ifaces "$nsB" "${ifaces[@]}" || exit 1
+
+    if [ "$mode" = apply ]; then
+        if ! nsenter --net="/run/netns/$nsA" "$policyc" apply --backend "$backend" "$pol" --host "$host" > "$work/log" 2>&1; then
+            echo "FAIL: $host: policyc apply --backend $backend failed:"; cat "$work/log"; fail=1
+        fi
+        if [ "$backend" = legacy ]; then
+            [ -s "$r.iptables" ] && ip netns exec "$nsB" iptables-legacy-restore < "$r.iptables"
+            [ -s "$r.ip6tables" ] && ip netns exec "$nsB" ip6tables-legacy-restore < "$r.ip6tables"
+        else
+            # nft 1.0.6 resolves cgroups below /sys/fs/cgroup only: give it the cgroup2
+            # hierarchy there in a private mount namespace
+            [ -s "$r.nft" ] && ip netns exec "$nsB" unshare -m --propagation private sh -c \
+                'mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null; exec nft -f "$0"' "$r.nft"
+        fi
+        [ -s "$r.routes" ] && ip -n "$nsB" -batch "$r.routes"
+        [ -s "$r.routes6" ] && ip -n "$nsB" -6 -batch "$r.routes6"
+        [ -s "$r.sysctl" ] && ip netns exec "$nsB" sysctl -q -p "$r.sysctl"
+        kernel_listing "$nsA" "$r.sysctl" > "$work/A"
+        kernel_listing "$nsB" "$r.sysctl" > "$work/B"
+        if diff -u --label "real tools ($host)" --label "policyc apply --backend $backend ($host)" "$work/B" "$work/A"; then
+            echo "ok: $host: policyc apply --backend $backend lists back like the real tools' load"
+        else
+            fail=1
+        fi
+    else
+        # A first, uninjected apply names the steps; its namespace is then made anew.
+        last=$(nsenter --net="/run/netns/$nsA" "$policyc" apply --backend "$backend" "$pol" --host "$host" 2>/dev/null |
+               sed -n 's/^applied: //p' | tail -1)
+        ip netns del "$nsA"; ip netns add "$nsA"; make_ifaces "$nsA" "${ifaces[@]}"
+        populate_old_state "$nsA"
+        kernel_listing "$nsA" "$r.sysctl" > "$work/before"
+        if [ -z "$last" ]; then
+            echo "FAIL: $host: the uninjected apply applied no step"; fail=1
+        else
+            POLICYC_INJECT_FAILURE="$last" nsenter --net="/run/netns/$nsA" "$policyc" apply --backend "$backend" "$pol" --host "$host" > "$work/log" 2>&1
+            rc=$?
+            kernel_listing "$nsA" "$r.sysctl" > "$work/after"
+            if [ $rc -ne 1 ]; then echo "FAIL: $host: injected failure exited $rc, want 1"; cat "$work/log"; fail=1
+            elif ! grep -q "^rolled back: " "$work/log"; then echo "FAIL: $host: nothing was rolled back"; cat "$work/log"; fail=1
+            elif ! diff -u --label before --label "after rollback" "$work/before" "$work/after"; then
+                echo "FAIL: $host: the rollback did not restore the namespace"; fail=1
+            else
+                echo "ok: $host: failure before '$last' rolled back $(grep -c '^rolled back: ' "$work/log") steps; namespace as before"
+            fi
+        fi
+    fi
+    ip netns del "$nsA"; ip netns del "$nsB"
+done
+exit $fail
