@@ -7,6 +7,7 @@ namespace policyc::analyzer {
 void runChecks(const ir::Host& host, Diagnostics& diags) {
     checkKernelValidity(host, diags);
     checkHygiene(host, diags);
+    checkShadowing(host, diags);
     checkRouting(host, diags);
 }
 
