@@ -32,7 +32,8 @@ struct HostBuilder {
 
     uint32_t allocateMark();
     uint32_t allocateTable();
-    uint32_t allocatePriorityBlock();
+    /// The first of `size` consecutive free priorities (in blocks of 10).
+    uint32_t allocatePriorityBlock(uint32_t size);
     void generate(std::string table, std::string chain, ir::Rule rule) {
         generated.push_back({std::move(table), std::move(chain), std::move(rule)});
     }

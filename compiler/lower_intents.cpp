@@ -28,16 +28,17 @@ uint32_t HostBuilder::allocateTable() {
     return t;
 }
 
-uint32_t HostBuilder::allocatePriorityBlock() {
+uint32_t HostBuilder::allocatePriorityBlock(uint32_t size) {
+    const uint32_t step = (size + 9) / 10 * 10;  // blocks start at multiples of 10
     auto blockFree = [&](uint32_t p) {
-        for (uint32_t i = 0; i < 10; ++i)
+        for (uint32_t i = 0; i < step; ++i)
             if (usedPriorities.count(p + i)) return false;
         return true;
     };
     uint32_t p = nextIntentPriority;
     while (!blockFree(p)) p += 10;
-    for (uint32_t i = 0; i < 10; ++i) usedPriorities.insert(p + i);
-    nextIntentPriority = p + 10;
+    for (uint32_t i = 0; i < step; ++i) usedPriorities.insert(p + i);
+    nextIntentPriority = p + step;
     return p;
 }
 
@@ -122,7 +123,9 @@ struct RoutingSlot {
     uint32_t priority = 0;
 };
 
-std::optional<RoutingSlot> routingSlot(const ast::Item& item, HostBuilder& b, ValueReader& values) {
+/// `rules` is how many ip rules the intent needs, so an allocated block holds them all.
+std::optional<RoutingSlot> routingSlot(const ast::Item& item, HostBuilder& b, ValueReader& values,
+                                       uint32_t rules) {
     RoutingSlot slot;
     if (const ast::Value* v = propArg(item, "mark")) {
         auto mark = explicitMark(v, values);
@@ -143,7 +146,7 @@ std::optional<RoutingSlot> routingSlot(const ast::Item& item, HostBuilder& b, Va
         if (!n || *n == 0) return std::nullopt;
         slot.priority = static_cast<uint32_t>(*n);
     } else {
-        slot.priority = b.allocatePriorityBlock();
+        slot.priority = b.allocatePriorityBlock(rules);
     }
     return slot;
 }
@@ -229,7 +232,12 @@ void lowerApp(const ast::Item& item, HostBuilder& b, ValueReader& values) {
         if (w) ipv6Mode = *w;
     }
 
-    auto slot = routingSlot(item, b, values);
+    std::vector<ir::NumRange> uids;
+    for (const auto& sel : selectors)
+        if (auto* o = std::get_if<ir::OwnerMatch>(&sel); o && o->kind == ir::OwnerMatch::Kind::Uid)
+            uids.push_back(o->ids);
+    const uint32_t rulesPerFamily = 3 + static_cast<uint32_t>(uids.size());
+    auto slot = routingSlot(item, b, values, 2 * rulesPerFamily);
     if (!slot) return;
     const uint32_t m = slot->mark;
     const uint32_t table = slot->table;
@@ -286,6 +294,18 @@ void lowerApp(const ast::Item& item, HostBuilder& b, ValueReader& values) {
         replies.fwmark.reset();
         replies.iif = via->name;
         b.host.routingRules.push_back(replies);
+        // By uid too, so the first route decision already picks the path and its source address.
+        // Without it, a socket bound to 0.0.0.0 gets the main table's source, the mark reroutes
+        // the packet and the SNAT must rewrite it, which clashes with a forwarded flow's own
+        // conntrack entry (a UDP reply to a port forward leaves with another source port). It
+        // comes after the tunnel exclusion: the tunnel's outer packets carry the same uid.
+        for (const auto& u : uids) {
+            ir::RoutingRule byUid = replies;
+            byUid.priority = p++;
+            byUid.iif.reset();
+            byUid.uidrange = u;
+            b.host.routingRules.push_back(byUid);
+        }
 
         ir::Route r;
         r.table = table;
@@ -325,7 +345,7 @@ void lowerTproxy(const ast::Item& item, HostBuilder& b, ValueReader& values) {
         diags.report(Code::E104, to->span, "tproxy delivers to one local port: to [ADDR]:PORT");
         return;
     }
-    auto slot = routingSlot(item, b, values);
+    auto slot = routingSlot(item, b, values, 2);
     if (!slot) return;
     const uint32_t m = slot->mark;
     const uint32_t table = slot->table;

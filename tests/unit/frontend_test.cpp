@@ -104,10 +104,14 @@ TEST_CASE("an app generates both halves of the tunnel exclusion before its owner
     REQUIRE(out.rules.size() == 2);
     CHECK(std::holds_alternative<ir::Return>(out.rules[0].target));  // outer packets first
     CHECK(std::holds_alternative<ir::SetMark>(out.rules[1].target));
-    REQUIRE(h.routingRules.size() == 3);
+    REQUIRE(h.routingRules.size() == 4);
     CHECK(h.routingRules[0].to == ir::Prefix::parse("192.0.2.1/32"));  // before the fwmark rule
     CHECK(h.routingRules[1].fwmark.has_value());
+    CHECK(h.routingRules[2].iif == "t0");
+    // by uid as well, after the exclusion (the tunnel's outer packets carry the same uid)
+    CHECK(h.routingRules[3].uidrange == ir::NumRange{1000, 1000});
     CHECK(h.routingRules[0].priority < h.routingRules[1].priority);
+    CHECK(h.routingRules[0].priority < h.routingRules[3].priority);
 }
 
 TEST_CASE("@allow suppressions survive re-printing, though they never count in equality") {
