@@ -597,31 +597,34 @@ class TableDecoder {
 
     bool walk() {
         Chain* current = nullptr;
-        std::optional<size_t> currentHook;
+        // The hook whose built-in chain is open (kNoHook: none). A plain index, not an optional:
+        // GCC 12 reports optional<size_t> here as maybe-uninitialized.
+        constexpr size_t kNoHook = SIZE_MAX;
+        size_t currentHook = kNoHook;
         for (size_t i = 0; i < entries_.size(); ++i) {
             const EntryView& e = entries_[i];
             if (e.target.name == XT_ERROR_TARGET) {
                 if (i + 1 == entries_.size()) return true;  // the table's final entry
                 table_.chains.push_back(Chain{errorName(e.target), ChainPolicy::None, {}, {}});
                 current = &table_.chains.back();
-                currentHook.reset();
+                currentHook = kNoHook;
                 continue;
             }
-            if (auto h = hookStartingAt(e.offset); h && !currentHook) {
+            if (auto h = hookStartingAt(e.offset); h && currentHook == kNoHook) {
                 table_.chains.push_back(
                     Chain{std::string(kHookChains[*h]), ChainPolicy::None, {}, {}});
                 current = &table_.chains.back();
-                currentHook = h;
+                currentHook = *h;
             }
             if (!current)
                 return fail("an entry outside every chain at offset " + std::to_string(e.offset));
-            if (currentHook && hookEndingAt(e.offset) == currentHook) {
+            if (currentHook != kNoHook && hookEndingAt(e.offset) == currentHook) {
                 if (!policy(e, *current)) return false;
                 current = nullptr;
-                currentHook.reset();
+                currentHook = kNoHook;
                 continue;
             }
-            const bool footer = !currentHook && i + 1 < entries_.size() &&
+            const bool footer = currentHook == kNoHook && i + 1 < entries_.size() &&
                                 entries_[i + 1].target.name == XT_ERROR_TARGET;
             if (footer) {
                 current = nullptr;
