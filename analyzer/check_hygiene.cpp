@@ -100,9 +100,12 @@ bool keepsSsh(const ir::Rule& r) {
                            }) != v.negated;
                 if constexpr (std::is_same_v<T, ir::CtStateMatch>)
                     return ((v.states & ir::kCtNew) != 0) != v.negated;
-                // addresses, interfaces, limits... restrict who may log in, not whether anyone can
-                return std::is_same_v<T, ir::AddrMatch> || std::is_same_v<T, ir::IfaceMatch> ||
-                       std::is_same_v<T, ir::LimitMatch> || std::is_same_v<T, ir::MacMatch>;
+                // Loopback is not remote management: `iif lo accept` keeps nobody's SSH open.
+                if constexpr (std::is_same_v<T, ir::IfaceMatch>)
+                    return v.dir == ir::IfaceDirection::In && (v.name != "lo") != v.negated;
+                // addresses, limits... restrict who may log in, not whether anyone can
+                return std::is_same_v<T, ir::AddrMatch> || std::is_same_v<T, ir::LimitMatch> ||
+                       std::is_same_v<T, ir::MacMatch>;
             },
             m);
         if (!ok) return false;

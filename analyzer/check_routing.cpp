@@ -123,7 +123,13 @@ const ir::RoutingRule* outerPacketRule(const ir::Host& host, const ir::IpAddr* r
         if (r.fwmark) holds = holds && (mark & r.fwmark->mask) == r.fwmark->value;
         if (r.to) holds = holds && remote && r.to->contains(*remote);
         if (r.from) holds = false;  // the outer source is chosen by this very lookup
-        if (holds != r.invert) return &r;
+        if (holds == r.invert) continue;
+        // A lookup ends only if its table has a route for the destination; otherwise the kernel
+        // goes on with the next rule (the local table first of all, at priority 0).
+        if (r.action == ir::RoutingRule::Action::Lookup && remote &&
+            !tableRoutes(host, r.table, *remote))
+            continue;
+        return &r;
     }
     return nullptr;
 }

@@ -67,6 +67,17 @@ const ir::Route* defaultRoute(const ir::Host& host, uint32_t table, ir::Family f
     return nullptr;
 }
 
+bool tableRoutes(const ir::Host& host, uint32_t table, const ir::IpAddr& dst) {
+    bool listed = false;
+    for (const auto& r : host.routes) {
+        if (r.table != table || r.family() != dst.family) continue;
+        listed = true;
+        if (r.dst.contains(dst)) return true;
+    }
+    if (listed) return false;
+    return table == ir::kTableLocal ? ownsAddress(host, dst) : true;
+}
+
 bool ownsAddress(const ir::Host& host, const ir::IpAddr& addr) {
     for (const auto& i : host.interfaces)
         for (const auto& a : i.addresses)

@@ -33,6 +33,11 @@ const ir::RoutingRule* fwmarkRule(const ir::Host& host, ir::Family family, uint3
 /// The route of `table` for `family`'s default destination (0.0.0.0/0 or ::/0), if any.
 const ir::Route* defaultRoute(const ir::Host& host, uint32_t table, ir::Family family);
 
+/// Whether routing table `table` has a route for `dst`. A table the host lists no route for is
+/// taken to route everything (a .pol policy rarely spells out main), except `local`, which holds
+/// the host's own addresses.
+bool tableRoutes(const ir::Host& host, uint32_t table, const ir::IpAddr& dst);
+
 /// Whether the host owns `addr` on one of its interfaces.
 bool ownsAddress(const ir::Host& host, const ir::IpAddr& addr);
 

@@ -77,11 +77,11 @@ expect_exit 1 "lint --werror on warnings" "$policyc" lint --werror "$work/unused
 grep -q 'unused.pol:2:8: warning: .*\[unused-chain\]' "$work/out" && ok || bad "unused-chain warning"
 
 # Verbs of later issues say so plainly.
-for verb in "diff ../samples/client.pol" "apply --dry-run ../samples/client.pol" "import --from iptables-save x"; do
+for verb in "diff ../samples/client.pol" "apply --dry-run ../samples/client.pol" "import --from nft-json x"; do
     expect_exit 2 "$verb" "$policyc" $verb
     grep -q "not available yet" "$work/err" && ok || bad "$verb does not say it is unavailable"
 done
-expect_exit 2 "lint --live" "$policyc" lint --live
+expect_exit 2 "lint --from nft-json" "$policyc" lint --from nft-json x
 # apply stops before the kernel on bad input or an ambiguous host (never run for real here:
 # this test runs in the host's namespace; tests/kernel/golden_apply.sh applies in scratch ones).
 expect_exit 2 "apply of a bad file" "$policyc" apply golden/errors/syntax.pol

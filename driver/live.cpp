@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "driver/live.h"
+
+#include <algorithm>
+
+#include "backends/ipt/ipt_blob.h"
+#include "backends/ipt/ipt_kernel.h"
+#include "backends/netlink/links_rtnl.h"
+#include "backends/netlink/routing_rtnl.h"
+#include "backends/netlink/sysctl_proc.h"
+
+namespace policyc {
+namespace {
+
+namespace nl = backends::netlink;
+namespace ipt = backends::ipt;
+
+void notAnalysed(Diagnostics& diags, const std::string& what, const std::string& why) {
+    diags.report(Code::W014, {}, what + " was not analysed: " + why);
+}
+
+void readLegacy(ir::Host& host, Diagnostics& diags) {
+    for (ir::Family f : {ir::Family::V4, ir::Family::V6}) {
+        const std::string fam = f == ir::Family::V4 ? "IPv4" : "IPv6";
+        for (const char* name : {"raw", "mangle", "nat", "filter"}) {
+            // Never read a table that does not exist: reading would create it for good.
+            if (!ipt::tableExists(f, name)) continue;
+            Diagnostics local;
+            auto blob = ipt::readTable(f, name, local);
+            auto table = blob ? ipt::decodeTable(*blob, local) : std::nullopt;
+            if (!table) {
+                std::string why = "cannot decode it";
+                if (!local.items().empty()) why = local.items().front().message;
+                notAnalysed(diags, "legacy " + fam + " table '" + std::string(name) + "'", why);
+                continue;
+            }
+            host.tables.push_back(std::move(*table));
+        }
+    }
+}
+
+void readSysctls(ir::Host& host) {
+    std::vector<std::string> keys = {"net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding",
+                                     "net.ipv4.conf.all.rp_filter"};
+    for (const auto& i : host.interfaces) {
+        std::string name = i.name;
+        std::replace(name.begin(), name.end(), '.', '/');
+        keys.push_back("net.ipv4.conf." + name + ".rp_filter");
+    }
+    for (const auto& key : keys) {
+        int error = 0;
+        if (auto value = nl::readSysctl(key, error)) host.sysctls.push_back({key, *value, {}});
+    }
+}
+
+}  // namespace
+
+std::optional<ir::Host> readLiveHost(Diagnostics& diags) {
+    ir::Host host;
+    host.name = "live";
+    nl::RtnlSocket socket;
+    if (!socket.openStatus().ok()) {
+        diags.report(Code::E301, {},
+                     "cannot open a netlink socket: " + socket.openStatus().describe());
+        return std::nullopt;
+    }
+    if (auto st = nl::readLiveLinks(socket, host.interfaces); !st.ok())
+        notAnalysed(diags, "the links", st.describe());
+    for (const auto& i : host.interfaces) {
+        if (i.kind == ir::LinkKind::WireGuard)
+            notAnalysed(diags, "WireGuard '" + i.name + "''s own fwmark",
+                        "it is read over genetlink, which policyc does not do yet");
+    }
+    readLegacy(host, diags);
+    nl::LiveRouting routing;
+    if (auto st = nl::readLiveRouting(socket, std::nullopt, routing); st.ok()) {
+        for (auto& r : routing.rules) host.routingRules.push_back(std::move(r.ir));
+        for (auto& r : routing.routes) host.routes.push_back(std::move(r.ir));
+        for (const auto& u : routing.unexpressible) {
+            // The kernel's own broadcast and multicast routes of the local table are not policy.
+            if (u.find("table local") != std::string::npos) continue;
+            notAnalysed(diags, u, "the model cannot express it");
+        }
+    } else {
+        notAnalysed(diags, "ip rules and routes", st.describe());
+    }
+    std::stable_sort(host.routingRules.begin(), host.routingRules.end(),
+                     [](const auto& a, const auto& b) { return a.priority < b.priority; });
+    readSysctls(host);
+    notAnalysed(diags, "the nftables ruleset",
+                "reading nftables back into the model is not available yet");
+    return host;
+}
+
+}  // namespace policyc
