@@ -242,6 +242,17 @@ class Harness:
         else:
             print("  ok: policyc lint %s %s %s" % (file, mode, code))
 
+    def st_livelint(self, args):
+        ns, mode, code = args  # NS has|lacks CODE: `policyc lint --live` of that namespace
+        p = run(["nsenter", "--net=/run/netns/" + self.ns(ns), self.policyc, "lint", "--live",
+                 "--format", "json"], check=False)
+        codes = [f["code"] for f in json.loads(p.stdout).get("findings", [])]
+        if (code in codes) != (mode == "has"):
+            self.fail("policyc lint --live in %s: findings %s, want it to %s %s"
+                      % (ns, codes, mode, code))
+        else:
+            print("  ok: policyc lint --live in %s %s %s" % (ns, mode, code))
+
     def st_stop(self, args):
         for name in args:
             for p, argv in zip(self.servers, self.server_argv):
