@@ -57,8 +57,14 @@ size_t Diagnostics::count(Severity s) const {
 }
 
 namespace {
+const RuleLocation& locationOf(const Diagnostic& d) {
+    static const RuleLocation kNone;
+    return d.location ? *d.location : kNone;
+}
+
+/// References into `d` (and the static kNone): never into a temporary.
 auto orderKey(const Diagnostic& d) {
-    const RuleLocation loc = d.location.value_or(RuleLocation{});
+    const RuleLocation& loc = locationOf(d);
     return std::tie(d.host, d.span.file, d.span.line, d.span.column, d.code, loc.table, loc.chain,
                     loc.rule, d.message);
 }

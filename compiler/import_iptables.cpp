@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
@@ -78,6 +79,15 @@ std::optional<NumRange> parseRange(std::string_view s, char sep, uint32_t max) {
     auto last = at == std::string_view::npos ? first : parseNumber<uint32_t>(s.substr(at + 1));
     if (!first || !last || *first > *last || *last > max) return std::nullopt;
     return NumRange{*first, *last};
+}
+
+/// A port or a:b as libxt_tcp/udp read it: an empty side is 0 or 65535 (":4", "4:", ":").
+std::optional<NumRange> parsePortRange(std::string_view s) {
+    const size_t at = s.find(':');
+    if (at == std::string_view::npos) return parseRange(s, ':', 65535);
+    const std::string first = at == 0 ? "0" : std::string(s.substr(0, at));
+    const std::string last = at + 1 == s.size() ? "65535" : std::string(s.substr(at + 1));
+    return parseRange(first + ":" + last, ':', 65535);
 }
 
 std::optional<MarkMask> parseMark(std::string_view s) {
@@ -176,6 +186,10 @@ const std::vector<IcmpName>& icmpNames(Family f) {
         {"unknown-option", 4, 2},
         {"echo-request", 128, -1},
         {"echo-reply", 129, -1},
+        {"mld-listener-query", 130, -1},
+        {"mld-listener-report", 131, -1},
+        {"mld-listener-done", 132, -1},
+        {"mld-listener-reduction", 132, -1},
         {"router-solicitation", 133, -1},
         {"router-advertisement", 134, -1},
         {"neighbour-solicitation", 135, -1},
@@ -200,7 +214,8 @@ std::optional<IcmpMatch> parseIcmpType(std::string_view s, Family f) {
     auto type = parseNumber<uint8_t>(s.substr(0, slash));
     if (!type) return std::nullopt;
     m.type = *type;
-    if (slash != std::string_view::npos) {
+    // libxt_icmp reads a code range; only the whole range (any code) fits the IR
+    if (slash != std::string_view::npos && s.substr(slash + 1) != "0:255") {
         auto code = parseNumber<uint8_t>(s.substr(slash + 1));
         if (!code) return std::nullopt;
         m.code = *code;
@@ -303,6 +318,8 @@ class RuleReader {
 
   private:
     bool readOption(const Token& opt, bool negated);
+    bool finishModule();
+    bool checkProtocols(const Rule& rule);
     bool readModule(const Token& name);
     bool readTarget(const Token& name, bool isGoto);
 
@@ -314,6 +331,9 @@ class RuleReader {
     Rule* rule_ = nullptr;
     std::string module_;  // the last -m, or "-j NAME" once the target began
     std::set<std::string> modules_;
+    std::optional<Token> moduleToken_;         // the -m or -j name module_ comes from
+    std::set<std::string> optionsSeen_;        // module_'s options: iptables takes each once
+    std::map<std::string, Token> protoNeeds_;  // -m tcp/udp/icmp/icmp6: each needs its -p
     bool hasTarget_ = false;
     std::optional<SourceSpan> v4_;
     std::optional<SourceSpan> v6_;
@@ -340,10 +360,30 @@ bool badValue(RuleReader& r, const Token& t, std::string_view what) {
 
 // --- generic matches (the ip header part) ----------------------------------------------------
 
+/// "a.b.c.d/255.255.0.0" as "a.b.c.d/16"; nullopt for a mask with holes.
+std::optional<std::string> dottedMaskAsLength(const std::string& text) {
+    const size_t slash = text.find('/');
+    auto mask = IpAddr::parse(std::string_view(text).substr(slash + 1));
+    if (!mask || mask->family != Family::V4) return std::nullopt;
+    uint32_t bits = 0;
+    for (size_t i = 0; i < 4; ++i) bits = bits << 8 | mask->bytes[i];
+    const uint32_t ones = static_cast<uint32_t>(std::countl_one(bits));
+    if (ones < 32 && (bits << ones) != 0) return std::nullopt;
+    return text.substr(0, slash) + "/" + std::to_string(ones);
+}
+
 bool addrOption(RuleReader& r, bool neg, Direction dir) {
     const Token* v = r.value("an address");
     if (!v) return false;
-    auto p = Prefix::parse(v->text);
+    std::string text = v->text;
+    const size_t slash = text.find('/');
+    if (slash != std::string::npos && text.find('.', slash) != std::string::npos) {
+        auto asLength = dottedMaskAsLength(text);
+        if (!asLength)
+            return r.fail(Code::E202, *v, "a netmask with holes has no policyc equivalent");
+        text = *asLength;
+    }
+    auto p = Prefix::parse(text);
     if (!p) return badValue(r, *v, "an address or prefix");
     r.evidence(p->addr.family, *v);
     r.add(AddrMatch{dir, neg, {p->network()}});
@@ -365,6 +405,7 @@ bool protoOption(RuleReader& r, bool neg) {
     if (v->text == "all" || v->text == "0") proto = 0;
     if (!proto) return r.fail(Code::E101, *v, "unknown protocol '" + v->text + "'");
     if (*proto == 58) r.evidence(Family::V6, *v);
+    if (*proto == 0 && neg) return r.fail(Code::E103, *v, "'! -p all' would never match");
     if (*proto != 0 || neg) r.add(ProtoMatch{*proto, neg});
     return true;
 }
@@ -374,7 +415,7 @@ bool protoOption(RuleReader& r, bool neg) {
 bool portOption(RuleReader& r, bool neg, Direction dir) {
     const Token* v = r.value("a port or range");
     if (!v) return false;
-    auto range = parseRange(v->text, ':', 65535);
+    auto range = parsePortRange(v->text);
     if (!range) return badValue(r, *v, "a port or port range (0..65535, a:b)");
     r.add(PortMatch{dir, neg, {*range}});
     return true;
@@ -418,6 +459,9 @@ bool ctstateOption(RuleReader& r, bool neg) {
     const Token* v = r.value("a state list");
     if (!v) return false;
     auto states = parseCtStates(v->text);
+    if (!states && (v->text.find("SNAT") != std::string::npos ||
+                    v->text.find("DNAT") != std::string::npos))
+        return r.fail(Code::E202, *v, "ctstate SNAT/DNAT have no policyc equivalent");
     if (!states) return badValue(r, *v, "a list of INVALID, NEW, ESTABLISHED, RELATED, UNTRACKED");
     r.add(CtStateMatch{neg, *states});
     return true;
@@ -645,6 +689,8 @@ bool natSpec(RuleReader& r, const Token& v, std::optional<IpAddr>& first,
         addr = s.substr(0, colon);
         portText = s.substr(colon + 1);
     }
+    if (portText.find('/') != std::string_view::npos)
+        return r.fail(Code::E202, v, "a NAT port offset (/base) has no policyc equivalent");
     if (!portText.empty()) {
         ports = parseRange(portText, '-', 65535);
         if (!ports) return badValue(r, v, "a port or port range a-b");
@@ -836,6 +882,7 @@ bool RuleReader::read(Rule& rule) {
     }
     if (bangToken)
         return fail(Code::E001, *bangToken, "'!' at the end of the rule negates nothing");
+    if (!finishModule() || !checkProtocols(rule)) return false;
     if (module_ == "-j CT" && std::holds_alternative<NoTarget>(rule.target))
         return fail(Code::E202, tokens_.back(), "CT without --notrack has no policyc equivalent");
     if (auto* c = std::get_if<Connmark>(&rule.target); c && c->op != Connmark::Op::Set) {
@@ -889,7 +936,11 @@ bool RuleReader::readOption(const Token& opt, bool negated) {
         own = &moduleOptions().at(module_);
     }
     if (own) {
-        if (auto it = own->find(opt.text); it != own->end()) return it->second(*this, negated);
+        if (auto it = own->find(opt.text); it != own->end()) {
+            if (!optionsSeen_.insert(it->first).second)
+                return fail(Code::E106, opt, "'" + opt.text + "' can only be given once");
+            return it->second(*this, negated);
+        }
     }
     if (!hasTarget_) {
         if (auto it = kGeneric.find(opt.text); it != kGeneric.end())
@@ -905,19 +956,73 @@ bool RuleReader::readOption(const Token& opt, bool negated) {
                 "option '" + opt.text + "'" + where + " is not supported by policyc");
 }
 
+/// iptables refuses these modules and targets without one of their options.
+bool RuleReader::finishModule() {
+    static const std::set<std::string, std::less<>> kNeedOption = {
+        "icmp",  "icmp6",  "multiport", "iprange", "mark",    "connmark", "owner",
+        "conntrack", "state", "cgroup", "addrtype", "comment", "mac", "-j MARK",
+        "-j CONNMARK", "-j SNAT", "-j DNAT", "-j TPROXY"};
+    if (!moduleToken_ || !optionsSeen_.empty() || !kNeedOption.count(module_)) return true;
+    const std::string what = module_.starts_with("-j ") ? module_ : "-m " + module_;
+    return fail(Code::E001, *moduleToken_, "'" + what + "' needs one of its options");
+}
+
+/// What the kernel (or iptables) refuses without the right `-p`.
+bool RuleReader::checkProtocols(const Rule& rule) {
+    static const std::map<std::string, std::pair<uint8_t, std::string_view>, std::less<>>
+        kModuleProto = {{"tcp", {6, "tcp"}},
+                        {"udp", {17, "udp"}},
+                        {"icmp", {1, "icmp"}},
+                        {"icmp6", {58, "ipv6-icmp"}}};
+    std::optional<uint8_t> proto;
+    for (const Match& m : rule.matches)
+        if (auto* p = std::get_if<ProtoMatch>(&m); p && !p->negated) proto = p->proto;
+    for (const auto& [name, token] : protoNeeds_) {
+        const auto& [number, spelling] = kModuleProto.at(name);
+        if (proto != number)
+            return fail(Code::E106, token,
+                        "'-m " + name + "' needs '-p " + std::string(spelling) + "'");
+    }
+    const auto oneOf = [&](std::initializer_list<uint8_t> ps) {
+        return proto && std::find(ps.begin(), ps.end(), *proto) != ps.end();
+    };
+    const Target& t = rule.target;
+    const auto* nat = std::get_if<Nat>(&t);
+    const auto* masq = std::get_if<Masquerade>(&t);
+    const auto* redir = std::get_if<Redirect>(&t);
+    const auto* reject = std::get_if<Reject>(&t);
+    std::string need;
+    if (((nat && nat->ports) || (masq && masq->ports) || (redir && redir->ports)) &&
+        !oneOf({6, 17, 33, 132}))
+        need = "ports need '-p tcp', 'udp', 'sctp' or 'dccp'";
+    if (std::holds_alternative<Tproxy>(t) && !oneOf({6, 17}))
+        need = "TPROXY needs '-p tcp' or '-p udp'";
+    if (reject && reject->with == "tcp-reset" && !oneOf({6})) need = "tcp-reset needs '-p tcp'";
+    if (need.empty()) return true;
+    return fail(Code::E106, moduleToken_ ? *moduleToken_ : tokens_.back(), need);
+}
+
 bool RuleReader::readModule(const Token& name) {
+    if (!finishModule()) return false;
     if (!moduleOptions().count(name.text))
         return fail(Code::E202, name, "match '-m " + name.text + "' is not supported by policyc");
     if (name.text == "socket") add(SocketMatch{});
     if (name.text == "icmp") evidence(Family::V4, name);
     if (name.text == "icmp6") evidence(Family::V6, name);
+    if (name.text == "tcp" || name.text == "udp" || name.text == "icmp" || name.text == "icmp6")
+        protoNeeds_.emplace(name.text, name);
     module_ = name.text;
+    moduleToken_ = name;
+    optionsSeen_.clear();
     return true;
 }
 
 bool RuleReader::readTarget(const Token& name, bool isGoto) {
+    if (!finishModule()) return false;
     hasTarget_ = true;
     module_ = "-j " + name.text;
+    moduleToken_ = name;
+    optionsSeen_.clear();
     if (isGoto) {
         rule_->target = Goto{name.text};
         jump_ = name;

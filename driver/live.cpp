@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "backends/ipt/ipt_blob.h"
+#include "backends/nft/nft_batch.h"
+#include "backends/nft/nft_delinearize.h"
 #include "backends/ipt/ipt_kernel.h"
 #include "backends/netlink/links_rtnl.h"
 #include "backends/netlink/routing_rtnl.h"
@@ -36,6 +38,26 @@ void readLegacy(ir::Host& host, Diagnostics& diags) {
             }
             host.tables.push_back(std::move(*table));
         }
+    }
+}
+
+/// Every nftables table there is, read into IR tables of its family; each chain or rule that the
+/// model cannot hold becomes a note naming it (table, chain, rule handle).
+void readNftables(ir::Host& host, Diagnostics& diags) {
+    backends::nft::NftSocket sock;
+    backends::nft::NftRuleset ruleset;
+    std::string error;
+    if (!backends::nft::dumpRuleset(sock, ruleset, error)) {
+        notAnalysed(diags, "the nftables ruleset", error);
+        return;
+    }
+    auto back = backends::nft::delinearize(ruleset);
+    for (auto& t : back.tables) host.tables.push_back(std::move(t));
+    for (const auto& u : back.unreadable) {
+        const auto colon = u.find(": ");
+        notAnalysed(diags, u.substr(0, colon),
+                    colon == std::string::npos ? "the model cannot express it"
+                                               : "the model cannot express " + u.substr(colon + 2));
     }
 }
 
@@ -87,8 +109,7 @@ std::optional<ir::Host> readLiveHost(Diagnostics& diags) {
     std::stable_sort(host.routingRules.begin(), host.routingRules.end(),
                      [](const auto& a, const auto& b) { return a.priority < b.priority; });
     readSysctls(host);
-    notAnalysed(diags, "the nftables ruleset",
-                "reading nftables back into the model is not available yet");
+    readNftables(host, diags);
     return host;
 }
 

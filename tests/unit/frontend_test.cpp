@@ -132,3 +132,17 @@ TEST_CASE("@allow suppressions survive re-printing, though they never count in e
     REQUIRE(rule2.allow.items.size() == 1);
     CHECK(rule2.allow.items[0].reason == rule.allow.items[0].reason);
 }
+
+TEST_CASE("findings without a source span order and de-duplicate by table, chain and rule") {
+    Diagnostics diags;
+    for (unsigned rule : {3u, 1u, 3u, 2u}) {
+        diags.report(Code::W003, {}, "x").location = RuleLocation{"filter", "INPUT", rule};
+    }
+    diags.report(Code::W003, {}, "x").location = RuleLocation{"filter", "FORWARD", 9};
+    const auto sorted = diags.sorted();
+    REQUIRE(sorted.size() == 4);  // the second rule 3 is a duplicate
+    CHECK(sorted[0].location->chain == "FORWARD");
+    CHECK(sorted[1].location->rule == 1);
+    CHECK(sorted[2].location->rule == 2);
+    CHECK(sorted[3].location->rule == 3);
+}
