@@ -52,9 +52,6 @@ NftSocket::~NftSocket() {
     if (sock_) mnl_socket_close(sock_);
 }
 
-namespace {
-
-/// Sends one request and runs `cb` on every answer until DONE or the ACK.
 bool talk(NftSocket& s, const nlmsghdr* nlh, mnl_cb_t cb, void* data, std::string& error) {
     if (mnl_socket_sendto(s.get(), nlh, nlh->nlmsg_len) < 0) {
         error = std::string("netlink send failed: ") + std::strerror(errno);
@@ -76,6 +73,8 @@ bool talk(NftSocket& s, const nlmsghdr* nlh, mnl_cb_t cb, void* data, std::strin
         if (ret == MNL_CB_STOP) return true;
     }
 }
+
+namespace {
 
 int genCb(const nlmsghdr* nlh, void* data) {
     nftnl_gen* gen = nftnl_gen_alloc();

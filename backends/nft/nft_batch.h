@@ -3,6 +3,8 @@
 // NFNL_MSG_BATCH_BEGIN..END transaction (all or nothing), and a dump of a live policyc table.
 #pragma once
 
+#include <libmnl/libmnl.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,6 +43,9 @@ struct BatchError {
 };
 
 /// The current ruleset generation (NFT_MSG_GETGEN); nothing on failure (message in `error`).
+/// Sends one request and runs `cb` on every answer until DONE or the ACK.
+bool talk(NftSocket& sock, const nlmsghdr* nlh, mnl_cb_t cb, void* data, std::string& error);
+
 std::optional<uint32_t> generationId(NftSocket& sock, std::string& error);
 
 /// Whether table `policyc` of `family` exists; nothing on failure.

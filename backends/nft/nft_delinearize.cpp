@@ -1155,28 +1155,6 @@ DelinearizeResult delinearize(const NftRuleset& ruleset, const std::string& cgro
 
 namespace {
 
-bool request(NftSocket& s, const nlmsghdr* nlh, mnl_cb_t cb, void* data, std::string& error) {
-    if (mnl_socket_sendto(s.get(), nlh, nlh->nlmsg_len) < 0) {
-        error = std::string("netlink send failed: ") + std::strerror(errno);
-        return false;
-    }
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
-    for (;;) {
-        const ssize_t n = mnl_socket_recvfrom(s.get(), buf.data(), buf.size());
-        if (n < 0) {
-            error = std::string("netlink receive failed: ") + std::strerror(errno);
-            return false;
-        }
-        const int ret =
-            mnl_cb_run(buf.data(), static_cast<size_t>(n), nlh->nlmsg_seq, s.portid(), cb, data);
-        if (ret < 0) {
-            error = std::strerror(errno);
-            return false;
-        }
-        if (ret == MNL_CB_STOP) return true;
-    }
-}
-
 struct Dump {
     NftRuleset* into;
     NftObject::Kind kind;
@@ -1234,7 +1212,7 @@ bool dumpRuleset(NftSocket& sock, NftRuleset& into, std::string& error) {
         nlmsghdr* nlh =
             nftnl_nlmsg_build_hdr(buf.data(), msg, NFPROTO_UNSPEC, NLM_F_DUMP, sock.nextSeq());
         Dump d{&part, kind};
-        if (!request(sock, nlh, dumpCb, &d, error)) return false;
+        if (!talk(sock, nlh, dumpCb, &d, error)) return false;
     }
     for (NftObject& o : part.objects) {
         if (o.kind != NftObject::Kind::Set) continue;
@@ -1242,7 +1220,7 @@ bool dumpRuleset(NftSocket& sock, NftRuleset& into, std::string& error) {
         nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, o.family,
                                               NLM_F_DUMP, sock.nextSeq());
         nftnl_set_elems_nlmsg_build_payload(nlh, o.set.get());
-        if (!request(sock, nlh, elemsCb, o.set.get(), error)) return false;
+        if (!talk(sock, nlh, elemsCb, o.set.get(), error)) return false;
     }
     for (NftObject& o : part.objects) into.objects.push_back(std::move(o));
     return true;
