@@ -9,3 +9,7 @@ bash .ci/build.sh
 cd build
 # serial: iptables-legacy-restore takes the global /run/xtables.lock even inside a netns
 ctest --output-on-failure
+cd ..
+# The same unit/golden/cli/lint tests under ASan+UBSan, then each fuzz target for 30 s.
+bash tests/sanitize.sh build-asan
+bash tests/fuzz/run.sh 30

@@ -19,6 +19,15 @@ namespace policyc {
 struct InputLimits {
     size_t maxFileBytes = 64u << 20;
     int maxIncludeDepth = 16;
+    /// Files read for one compilation, the root and every include (re-reads counted).
+    uint32_t maxIncludedFiles = 1024;
+    /// Braces (blocks and sets) open at once; the parser recurses per level.
+    int maxNesting = 64;
+    /// Rules written in a host's tables.
+    size_t maxRulesPerHost = 1'000'000;
+    /// Values a host's lists expand to, definitions and sets included: `define`s of `define`s
+    /// multiply, so a small file could otherwise ask for billions.
+    size_t maxValuesPerHost = 1'000'000;
 };
 
 std::optional<ir::Policy> compileFile(std::string_view path, SourceManager& sources,

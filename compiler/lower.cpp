@@ -39,11 +39,17 @@ std::optional<uint32_t> loadSource(std::string_view path, SourceManager& sources
             "'" + shown + "' is larger than " + std::to_string(limits.maxFileBytes >> 20) + " MiB");
         return std::nullopt;
     };
+    // At most one byte past the limit: /dev/zero, a pipe or a growing file must not fill memory.
+    auto readAtMost = [&](std::istream& in) {
+        std::string out;
+        char buf[1 << 16];
+        while (out.size() <= limits.maxFileBytes && in.read(buf, sizeof buf).gcount() > 0)
+            out.append(buf, static_cast<size_t>(in.gcount()));
+        return out;
+    };
     std::string text;
     if (path == "-") {
-        std::ostringstream ss;
-        ss << std::cin.rdbuf();
-        text = ss.str();
+        text = readAtMost(std::cin);
     } else {
         const std::filesystem::path fsPath{std::string(path)};
         std::error_code ec;
@@ -55,7 +61,7 @@ std::optional<uint32_t> loadSource(std::string_view path, SourceManager& sources
         }
         std::ifstream in{fsPath, std::ios::binary};
         if (!in) return unreadable(std::strerror(errno));
-        text.assign(std::istreambuf_iterator<char>(in), {});
+        text = readAtMost(in);
     }
     if (text.size() > limits.maxFileBytes) return tooLarge();
     const uint32_t id = sources.add(shown, std::move(text));
@@ -119,8 +125,23 @@ class Lowering {
         }
         std::string path = target.text;
         if (path.empty() || path[0] != '/') path = dirOf(sources_.path(stack.back())) + path;
+        // Every include is read anew, so a file that includes another twice doubles the work
+        // at each level: bound the total as well as the depth.
+        if (sources_.fileCount() >= InputLimits{}.maxIncludedFiles) {
+            diags_.report(Code::E105, inc.span,
+                          "more than " + std::to_string(InputLimits{}.maxIncludedFiles) +
+                              " files included in all");
+            return std::nullopt;
+        }
+        // Compared canonically: "./x.pol" or a symlink is the same file as "x.pol".
+        auto canonical = [](std::string_view p) {
+            std::error_code ec;
+            auto c = std::filesystem::weakly_canonical(std::filesystem::path(std::string(p)), ec);
+            return ec ? std::string(p) : c.string();
+        };
+        const std::string canonicalPath = canonical(path);
         for (uint32_t id : stack) {
-            if (sources_.path(id) == path) {
+            if (canonical(sources_.path(id)) == canonicalPath) {
                 diags_.report(Code::E105, inc.span, "'" + target.text + "' includes itself");
                 return std::nullopt;
             }
@@ -197,6 +218,7 @@ class Lowering {
     std::optional<ir::Host> lowerHost(const ast::HostDecl& decl,
                                       const std::vector<ast::Item>& globals) {
         const size_t errorsBefore = diags_.count(Severity::Error);
+        hostRules_ = 0;
         HostBuilder b;
         b.host.name = decl.name;
         b.host.span = decl.nameSpan;
@@ -382,8 +404,14 @@ class Lowering {
                     diags_.report(Code::E104, c.policySpan, "a chain policy is accept or drop");
                 }
             }
-            for (const auto& r : c.rules)
+            for (const auto& r : c.rules) {
+                if (++hostRules_ == InputLimits{}.maxRulesPerHost + 1)
+                    diags_.report(Code::E205, r.span,
+                                  "host '" + b.host.name + "' has more than " +
+                                      std::to_string(InputLimits{}.maxRulesPerHost) + " rules");
+                if (hostRules_ > InputLimits{}.maxRulesPerHost) break;
                 if (auto rule = lowerRule(r, ctx, values)) chain.rules.push_back(std::move(*rule));
+            }
             out.chains.push_back(std::move(chain));
         }
         b.host.tables.push_back(std::move(out));
@@ -612,6 +640,7 @@ class Lowering {
 
     SourceManager& sources_;
     Diagnostics& diags_;
+    size_t hostRules_ = 0;  // rules of the host being lowered, against maxRulesPerHost
 };
 
 }  // namespace

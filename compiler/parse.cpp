@@ -5,11 +5,13 @@
 #include "compiler/parse.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 
 #include "PolicyLexer.h"
 #include "PolicyParser.h"
 #include "antlr4-runtime.h"
+#include "compiler/compile.h"
 
 namespace policyc {
 namespace {
@@ -68,6 +70,72 @@ class ErrorCollector : public antlr4::BaseErrorListener {
     uint32_t file_;
     Diagnostics& diags_;
 };
+
+std::string hexByte(unsigned char b) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    return {kDigits[b >> 4], kDigits[b & 0xf]};
+}
+
+/// The ANTLR runtime throws on malformed UTF-8: report where the first bad byte is instead.
+/// Strict (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+bool validUtf8(uint32_t fileId, std::string_view text, Diagnostics& diags) {
+    uint32_t line = 1, column = 1;
+    for (size_t i = 0; i < text.size(); ++column) {
+        const auto b = static_cast<unsigned char>(text[i]);
+        const size_t n = b < 0x80           ? 1
+                         : (b >> 5) == 0x6  ? 2
+                         : (b >> 4) == 0xe  ? 3
+                         : (b >> 3) == 0x1e ? 4
+                                            : 0;
+        bool ok = n != 0 && i + n <= text.size();
+        uint32_t cp = n == 1 ? b : n == 2 ? b & 0x1f : n == 3 ? b & 0x0f : b & 0x07;
+        for (size_t k = 1; ok && k < n; ++k) {
+            const auto c = static_cast<unsigned char>(text[i + k]);
+            ok = (c & 0xc0) == 0x80;
+            cp = (cp << 6) | (c & 0x3f);
+        }
+        static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+        ok = ok && cp >= kMin[n] && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff);
+        if (!ok) {
+            diags.report(Code::E002, SourceSpan{fileId, line, column, line, column},
+                         "not UTF-8 text: byte 0x" + hexByte(b) + " is not a valid sequence");
+            return false;
+        }
+        if (b == '\n') {
+            ++line;
+            column = 0;
+        }
+        i += n;
+    }
+    return true;
+}
+
+/// The generated parser recurses once per `{`, so deep nesting would exhaust the stack before
+/// any syntax error: refuse it from the tokens alone (E205 at the first brace too deep).
+/// The token type the grammar gives a literal such as '{'.
+size_t literalType(const antlr4::dfa::Vocabulary& vocabulary, std::string_view literal) {
+    for (size_t type = 1; type <= vocabulary.getMaxTokenType(); ++type)
+        if (vocabulary.getLiteralName(type) == literal) return type;
+    return Token::INVALID_TYPE;
+}
+
+bool nestingWithinLimit(uint32_t fileId, antlr4::CommonTokenStream& tokens,
+                        const antlr4::dfa::Vocabulary& vocabulary, Diagnostics& diags) {
+    // By token type, not text: this pass must cost nothing on a large policy.
+    static const size_t kOpen = literalType(vocabulary, "'{'");
+    static const size_t kClose = literalType(vocabulary, "'}'");
+    tokens.fill();
+    int depth = 0;
+    for (const Token* t : tokens.getTokens()) {
+        if (t->getType() == kClose) depth = std::max(depth - 1, 0);
+        if (t->getType() != kOpen || ++depth <= InputLimits{}.maxNesting) continue;
+        diags.report(Code::E205, spanOf(fileId, t, t),
+                     "blocks and sets nest deeper than " +
+                         std::to_string(InputLimits{}.maxNesting) + " levels");
+        return false;
+    }
+    return true;
+}
 
 std::string unquote(std::string_view s) {
     if (s.size() < 2 || s.front() != '"') return std::string(s);
@@ -441,13 +509,22 @@ std::optional<ast::File> parseFile(uint32_t fileId, const SourceManager& sources
                      "'" + file.path + "' is a binary file, not .pol text");
         return std::nullopt;
     }
-    antlr4::ANTLRInputStream input(file.text);
+    if (!validUtf8(fileId, file.text, diags)) return std::nullopt;
+    antlr4::ANTLRInputStream input;
+    try {
+        input.load(file.text);
+    } catch (const std::range_error&) {  // the runtime's converter refused what validUtf8 let by
+        diags.report(Code::E002, SourceSpan{fileId, 1, 1, 1, 1},
+                     "'" + file.path + "' is not UTF-8 text");
+        return std::nullopt;
+    }
     PolicyLexer lexer(&input);
     antlr4::CommonTokenStream tokens(&lexer);
     PolicyParser parser(&tokens);
     ErrorCollector errors(fileId, diags);
     lexer.removeErrorListeners();
     parser.removeErrorListeners();
+    if (!nestingWithinLimit(fileId, tokens, parser.getVocabulary(), diags)) return std::nullopt;
 
     // Stage 1: SLL with bail-out. Most inputs parse here at full speed.
     parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace policyc {
 
@@ -42,6 +43,7 @@ class SourceManager {
 
   private:
     std::deque<File> files_;  // deque: references stay valid as files are added during includes
+    mutable std::vector<std::vector<size_t>> lineStarts_;  // by lineText(), per file, lazily
 };
 
 }  // namespace policyc

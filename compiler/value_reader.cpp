@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "compiler/compile.h"
+
 namespace policyc {
 
 namespace {
@@ -77,8 +79,18 @@ const ast::Value* ValueReader::resolve(const ast::Value& v, int depth) {
 }
 
 void ValueReader::flattenInto(const ast::Value& v, std::vector<const ast::Value*>& out, int depth) {
+    // Every node visited counts, not only the values kept: nested definitions multiply, and an
+    // undefined name deep inside would be reported once per path to it.
+    // The first error also ends this flatten(): a definition used on many paths would
+    // otherwise repeat it once per path.
+    if (valuesOverLimit_ || flattenFailed_) return;
+    if (++valuesExpanded_ > InputLimits{}.maxValuesPerHost) {
+        valuesOverLimit_ = true;
+        return;
+    }
     if (depth > kMaxDefineDepth) {
         diags_.report(Code::E106, v.span, "definitions nest deeper than 16 levels (a cycle?)");
+        flattenFailed_ = true;
         return;
     }
     if (v.kind == Kind::Set) {
@@ -89,6 +101,7 @@ void ValueReader::flattenInto(const ast::Value& v, std::vector<const ast::Value*
         auto it = defs_.find(v.text);
         if (it == defs_.end()) {
             diags_.report(Code::E101, v.span, "'$" + v.text + "' is not defined");
+            flattenFailed_ = true;
             return;
         }
         for (const auto& a : it->second->args) flattenInto(a, out, depth + 1);
@@ -99,7 +112,16 @@ void ValueReader::flattenInto(const ast::Value& v, std::vector<const ast::Value*
 
 std::vector<const ast::Value*> ValueReader::flatten(const std::vector<ast::Value>& values) {
     std::vector<const ast::Value*> out;
-    for (const auto& v : values) flattenInto(v, out, 0);
+    for (const auto& v : values) {
+        flattenFailed_ = false;
+        const bool wasOver = valuesOverLimit_;
+        flattenInto(v, out, 0);
+        if (valuesOverLimit_ && !wasOver)
+            diags_.report(Code::E205, v.span,
+                          "the host's values expand to more than " +
+                              std::to_string(InputLimits{}.maxValuesPerHost) +
+                              " elements (definitions and sets included)");
+    }
     return out;
 }
 

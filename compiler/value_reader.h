@@ -58,6 +58,9 @@ class ValueReader {
 
     const Definitions& defs_;
     Diagnostics& diags_;
+    size_t valuesExpanded_ = 0;  // by flatten(), against InputLimits::maxValuesPerHost
+    bool valuesOverLimit_ = false;
+    bool flattenFailed_ = false;  // an error in the value flatten() is expanding; rest skipped
 };
 
 /// How a value is spelled in messages: the token text, or a short description for composites.

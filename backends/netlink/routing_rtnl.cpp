@@ -94,6 +94,12 @@ uint32_t u32Or(const nlattr* attr, uint32_t fallback) {
     return mnl_attr_get_u32(attr);
 }
 
+// Attribute payloads are read only when long enough: a short one would be read past its end.
+uint8_t u8Or(const nlattr* attr, uint8_t fallback) {
+    if (!attr || mnl_attr_get_payload_len(attr) < sizeof(uint8_t)) return fallback;
+    return mnl_attr_get_u8(attr);
+}
+
 std::optional<std::string> stringOf(const nlattr* attr) {
     if (!attr || mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0) return std::nullopt;
     return std::string(mnl_attr_get_str(attr));
@@ -155,7 +161,7 @@ bool ruleHasForeignSelectors(const fib_rule_hdr& frh, const AttrTable<FRA_MAX>& 
     for (const int type :
          {FRA_GOTO, FRA_FLOW, FRA_TUN_ID, FRA_IP_PROTO, FRA_SPORT_RANGE, FRA_DPORT_RANGE})
         if (tb[type]) return true;
-    if (tb[FRA_L3MDEV] && mnl_attr_get_u8(tb[FRA_L3MDEV]) != 0) return true;
+    if (u8Or(tb[FRA_L3MDEV], 0) != 0) return true;
     return u32Or(tb[FRA_SUPPRESS_PREFIXLEN], kAllOnes) != kAllOnes ||
            u32Or(tb[FRA_SUPPRESS_IFGROUP], kAllOnes) != kAllOnes;
 }
@@ -343,6 +349,7 @@ std::optional<Route> decodeRoute(const nlmsghdr& nlh, const InterfaceNames& name
     }
     route.via = getAddress(tb[RTA_GATEWAY], *family);
     if (tb[RTA_OIF]) {
+        if (mnl_attr_get_payload_len(tb[RTA_OIF]) < sizeof(uint32_t)) return std::nullopt;
         route.dev = names.name(mnl_attr_get_u32(tb[RTA_OIF]));
         if (!route.dev) return std::nullopt;
         if (*family == Family::V6 && isRejectType(*type) && *route.dev == "lo") route.dev.reset();
@@ -355,7 +362,7 @@ std::optional<Route> decodeRoute(const nlmsghdr& nlh, const InterfaceNames& name
 uint8_t ruleProtocol(const nlmsghdr& nlh) {
     if (nlh.nlmsg_len < mnl_nlmsg_size(sizeof(fib_rule_hdr))) return 0;
     const auto tb = parseAttributes<FRA_MAX>(nlh, sizeof(fib_rule_hdr));
-    return tb[FRA_PROTOCOL] ? mnl_attr_get_u8(tb[FRA_PROTOCOL]) : 0;
+    return u8Or(tb[FRA_PROTOCOL], 0);
 }
 
 uint8_t routeProtocol(const nlmsghdr& nlh) {

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for SECONDS.
+# Usage: tests/fuzz/run.sh SECONDS [TARGET...]
+#   targets: compile import_iptables ipt_blob rtnl (the default), and nft_delinearize, which is
+#   opt-in: its input goes through libnftnl's *_nlmsg_parse first, and libnftnl 1.2.4 trusts the
+#   kernel (it exits or dereferences NULL on malformed attributes), so most of its findings are
+#   libnftnl's, not policyc's.
+# Seeds are read in place: samples, tests/golden, tests/scenario, ../shared/conformance save
+# dumps, and the blobs/messages policyc's own encoders make of the .pol files (policyc_fuzz_seeds).
+# Inputs found go to BUILD/fuzz-corpus/TARGET, crashes to BUILD/fuzz-artifacts/TARGET; any crash,
+# leak or timeout fails the run. BUILD is $POLICYC_FUZZ_BUILD or build-fuzz.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+seconds=${1:?usage: run.sh SECONDS [TARGET...]}
+shift
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(compile import_iptables ipt_blob rtnl)
+build=${POLICYC_FUZZ_BUILD:-$root/build-fuzz}
+dumps=$root/../shared/conformance/iptables/save-dumps
+
+# Debian's antlr4 4.9 headers do not compile with clang (InterpreterData() {} default-constructs
+# a Vocabulary whose const members have no initializer; gcc lets it pass). A patched copy of that
+# one header, found through a copy of antlr4-runtime.h ahead of the system one, fixes that; the
+# constructor is inline and unused, so the gcc-built runtime library is unaffected.
+shim=$build/antlr-shim
+mkdir -p "$shim/misc"
+cp /usr/include/antlr4-runtime/antlr4-runtime.h "$shim/"
+sed 's/InterpreterData() {};/InterpreterData() = delete;/' \
+    /usr/include/antlr4-runtime/misc/InterpreterDataReader.h > "$shim/misc/InterpreterDataReader.h"
+flags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -I$shim"
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DPOLICYC_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
+cmake --build "$build" -j"$(nproc)" --target policyc_fuzz_seeds \
+    $(printf 'fuzz_%s ' "${targets[@]}")
+
+pols=$(find "$root/samples" "$root/tests/golden" "$root/tests/scenario" -name '*.pol' | sort)
+rm -rf "$build/fuzz-seeds"
+# shellcheck disable=SC2086
+ASAN_OPTIONS=detect_leaks=0 "$build/tests/fuzz/policyc_fuzz_seeds" "$build/fuzz-seeds" $pols
+# .pol keywords as a dictionary: mutations then produce words the grammar knows.
+grep -o "'[a-z@][a-z0-9_-]*'" "$root/grammar/Policy.g4" | sort -u | sed 's/^'"'"'\(.*\)'"'"'$/"\1"/' \
+    > "$build/fuzz-seeds/pol.dict"
+
+seeds_of() {
+    case $1 in
+        compile) echo "$root/samples $root/tests/golden/ok $root/tests/golden/errors" \
+                      "$root/tests/golden/lint $root/tests/scenario" ;;
+        import_iptables) echo "$dumps $root/tests/golden/import" ;;
+        ipt_blob) echo "$build/fuzz-seeds/ipt_blob" ;;
+        rtnl) echo "$build/fuzz-seeds/rtnl" ;;
+        nft_delinearize) echo "$build/fuzz-seeds/nft_delinearize" ;;
+    esac
+}
+
+failed=()
+for t in "${targets[@]}"; do
+    corpus=$build/fuzz-corpus/$t
+    artifacts=$build/fuzz-artifacts/$t/
+    mkdir -p "$corpus" "$artifacts" "$build/fuzz-work"
+    extra=()
+    [ "$t" = compile ] && extra+=(-dict="$build/fuzz-seeds/pol.dict")
+    [ -d "$root/tests/fuzz/regressions/$t" ] && extra+=("$root/tests/fuzz/regressions/$t")
+    echo "== fuzz_$t for ${seconds}s"
+    # Run in a scratch directory: .pol includes are relative to it. stdin closed: an include of
+    # "-" or /dev/stdin must not wait for a terminal.
+    # shellcheck disable=SC2046
+    if ! (cd "$build/fuzz-work" && "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" \
+            -timeout=20 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
+            -artifact_prefix="$artifacts" "${extra[@]}" "$corpus" $(seeds_of "$t") \
+            < /dev/null 2>&1 | tail -n 40); then
+        failed+=("$t")
+    fi
+    ls "$artifacts" | grep -q . && failed+=("$t (artifacts in $artifacts)")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzz: failures: ${failed[*]}" >&2
+    exit 1
+fi
+echo "fuzz: ${targets[*]}: no crash in ${seconds}s each"
