@@ -32,12 +32,19 @@
 namespace policyc::backends::nft {
 namespace {
 
+/// libnftnl returns NULL for an attribute a message lacks; the kernel always sends names, but a
+/// dump is input, and a std::string from NULL is undefined behaviour (found by fuzzing).
+std::string orEmpty(const char* s) { return s ? s : ""; }
+
 using namespace policyc::ir;
 
 // ---------------------------------------------------------------------------------------------
 // Expression accessors
 
-std::string_view nameOf(const nftnl_expr* e) { return nftnl_expr_get_str(e, NFTNL_EXPR_NAME); }
+std::string_view nameOf(const nftnl_expr* e) {
+    const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+    return name ? name : "";
+}
 bool has(const nftnl_expr* e, uint16_t attr) { return nftnl_expr_is_set(e, attr); }
 uint32_t u32(const nftnl_expr* e, uint16_t attr) { return nftnl_expr_get_u32(e, attr); }
 
@@ -114,10 +121,11 @@ std::vector<std::pair<Bytes, Bytes>> setRanges(const nftnl_set* s) {
     auto* it = nftnl_set_elems_iter_create(const_cast<nftnl_set*>(s));
     for (auto* e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
         uint32_t len = 0;
-        const auto* k = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
-        const bool end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
-                         (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
-                          NFT_SET_ELEM_INTERVAL_END);
+        const auto* k =
+            static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
+        const bool end =
+            nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+            (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
         els.push_back({Bytes(k, k + len), end});
     }
     nftnl_set_elems_iter_destroy(it);
@@ -128,7 +136,8 @@ std::vector<std::pair<Bytes, Bytes>> setRanges(const nftnl_set* s) {
         std::sort(out.begin(), out.end());
         return out;
     }
-    std::stable_sort(els.begin(), els.end(), [](const El& a, const El& b) { return a.key < b.key; });
+    std::stable_sort(els.begin(), els.end(),
+                     [](const El& a, const El& b) { return a.key < b.key; });
     for (size_t i = 0; i < els.size(); ++i) {
         if (els[i].end) continue;  // the leading end element at zero
         if (i + 1 < els.size() && els[i + 1].end) {
@@ -168,7 +177,7 @@ struct RuleReader {
     const SetIndex* sets = nullptr;
     const std::string* cgroupRoot = nullptr;
 
-    std::optional<Family> network;  // from the table, nfproto or ether type
+    std::optional<Family> network;    // from the table, nfproto or ether type
     std::optional<Family> depFamily;  // a dependency that still needs a user
     bool familyUsed = false;
     bool familyFromMatch = false;
@@ -234,14 +243,14 @@ bool readRhs(RuleReader& r, Rhs& out) {
         }
         if (!s) {
             auto it = r.sets->byName.find(
-                {r.family, r.tableName, nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET)});
+                {r.family, r.tableName, orEmpty(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET))});
             if (it != r.sets->byName.end()) s = it->second;
         }
         if (!s) return r.fail("a lookup in a set that is not in the dump");
         if (has(e, NFTNL_EXPR_LOOKUP_DREG)) return r.fail("a map lookup");
         out.kind = Rhs::Kind::Set;
-        out.negated = has(e, NFTNL_EXPR_LOOKUP_FLAGS) &&
-                      (u32(e, NFTNL_EXPR_LOOKUP_FLAGS) & NFT_LOOKUP_F_INV);
+        out.negated =
+            has(e, NFTNL_EXPR_LOOKUP_FLAGS) && (u32(e, NFTNL_EXPR_LOOKUP_FLAGS) & NFT_LOOKUP_F_INV);
         out.ranges = setRanges(s);
         ++r.i;
         return true;
@@ -357,12 +366,13 @@ bool applyField(RuleReader& r, const FieldAt& f, uint32_t loadLen, const Rhs& rh
             return addProto(r, rhs.value[0], rhs.kind == Rhs::Kind::Neq);
         case Field::Saddr:
         case Field::Daddr:
-            return addrField(r, f.field == Field::Saddr ? Direction::Source : Direction::Destination,
+            return addrField(r,
+                             f.field == Field::Saddr ? Direction::Source : Direction::Destination,
                              f.len, loadLen, rhs);
         case Field::Sport:
         case Field::Dport:
-            return portField(r, f.field == Field::Sport ? Direction::Source : Direction::Destination,
-                             rhs);
+            return portField(
+                r, f.field == Field::Sport ? Direction::Source : Direction::Destination, rhs);
         case Field::IcmpType: {
             if (!simpleEq(rhs)) return r.fail("an icmp type set");
             const Family fam = r.l4 == 1 ? Family::V4 : Family::V6;
@@ -371,7 +381,8 @@ bool applyField(RuleReader& r, const FieldAt& f, uint32_t loadLen, const Rhs& rh
             return true;
         }
         case Field::IcmpCode: {
-            IcmpMatch* last = r.matches.empty() ? nullptr : std::get_if<IcmpMatch>(&r.matches.back());
+            IcmpMatch* last =
+                r.matches.empty() ? nullptr : std::get_if<IcmpMatch>(&r.matches.back());
             if (!last || last->code || rhs.kind != Rhs::Kind::Eq || rhs.mask)
                 return r.fail("an icmp code without its type");
             last->code = rhs.value[0];
@@ -415,7 +426,8 @@ bool readIcmpConcat(RuleReader& r) {
 
 bool readPayload(RuleReader& r) {
     const nftnl_expr* e = r.peek();
-    if (u32(e, NFTNL_EXPR_PAYLOAD_DREG) != NFT_REG_1) return r.fail("a payload load into a register");
+    if (u32(e, NFTNL_EXPR_PAYLOAD_DREG) != NFT_REG_1)
+        return r.fail("a payload load into a register");
     const uint32_t base = u32(e, NFTNL_EXPR_PAYLOAD_BASE);
     const uint32_t offset = u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
     const uint32_t len = u32(e, NFTNL_EXPR_PAYLOAD_LEN);
@@ -430,9 +442,8 @@ bool readPayload(RuleReader& r) {
     const auto fields = fieldsOf(r, base);
     // One field, possibly a prefix of it ...
     for (const FieldAt& f : fields)
-        if (f.offset == offset && len <= f.len && (len == f.len || !simpleEq(rhs) ||
-                                                   f.field == Field::Saddr ||
-                                                   f.field == Field::Daddr))
+        if (f.offset == offset && len <= f.len &&
+            (len == f.len || !simpleEq(rhs) || f.field == Field::Saddr || f.field == Field::Daddr))
             return applyField(r, f, len, rhs);
     // ... or several whole fields nft merged into one load.
     if (rhs.kind != Rhs::Kind::Eq || rhs.mask) return r.fail("a payload match policyc cannot read");
@@ -468,7 +479,8 @@ bool readMarkStore(RuleReader& r, bool fromCt) {
     }
     const nftnl_expr* store = r.peek(k);
     const bool toCt = nameOf(store) == "ct";
-    const uint32_t key = u32(store, toCt ? uint16_t{NFTNL_EXPR_CT_KEY} : uint16_t{NFTNL_EXPR_META_KEY});
+    const uint32_t key =
+        u32(store, toCt ? uint16_t{NFTNL_EXPR_CT_KEY} : uint16_t{NFTNL_EXPR_META_KEY});
     if (key != (toCt ? uint32_t{NFT_CT_MARK} : uint32_t{NFT_META_MARK}))
         return r.fail("a store of a mark elsewhere");
     const uint32_t m = mask ? hostValue(*mask) : 0xffffffff;
@@ -517,7 +529,8 @@ bool readMeta(RuleReader& r) {
     const nftnl_expr* e = r.peek();
     if (!has(e, NFTNL_EXPR_META_DREG)) return r.fail("a meta statement policyc cannot read");
     const uint32_t key = u32(e, NFTNL_EXPR_META_KEY);
-    if (key == NFT_META_MARK && (isStore(r.peek(1)) || (r.peekIs(1, "bitwise") && isStore(r.peek(2)))))
+    if (key == NFT_META_MARK &&
+        (isStore(r.peek(1)) || (r.peekIs(1, "bitwise") && isStore(r.peek(2)))))
         return readMarkStore(r, false);
     ++r.i;
     if (key == NFT_META_SKUID || key == NFT_META_SKGID)
@@ -564,7 +577,8 @@ bool readCt(RuleReader& r) {
     if (!has(e, NFTNL_EXPR_CT_DREG)) return r.fail("a ct statement policyc cannot read");
     if (has(e, NFTNL_EXPR_CT_DIR)) return r.fail("a ct match with a direction");
     const uint32_t key = u32(e, NFTNL_EXPR_CT_KEY);
-    if (key == NFT_CT_MARK && (isStore(r.peek(1)) || (r.peekIs(1, "bitwise") && isStore(r.peek(2)))))
+    if (key == NFT_CT_MARK &&
+        (isStore(r.peek(1)) || (r.peekIs(1, "bitwise") && isStore(r.peek(2)))))
         return readMarkStore(r, true);
     ++r.i;
     Rhs rhs;
@@ -661,9 +675,9 @@ bool readFib(RuleReader& r) {
     if (!readRhs(r, rhs) || !simpleEq(rhs)) return r.fail("a set of address types");
     const uint32_t t = hostValue(rhs.value);
     if (t >= kTypes.size()) return r.fail("address type " + std::to_string(t));
-    r.matches.push_back(AddrTypeMatch{
-        flags == NFTA_FIB_F_SADDR ? Direction::Source : Direction::Destination,
-        rhs.kind == Rhs::Kind::Neq, std::string(kTypes[t])});
+    r.matches.push_back(
+        AddrTypeMatch{flags == NFTA_FIB_F_SADDR ? Direction::Source : Direction::Destination,
+                      rhs.kind == Rhs::Kind::Neq, std::string(kTypes[t])});
     return true;
 }
 
@@ -678,9 +692,9 @@ bool readLimit(RuleReader& r) {
     const uint64_t unit = nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_UNIT);
     for (const auto& [s, name] : kUnits)
         if (s == unit) {
-            r.matches.push_back(LimitMatch{
-                static_cast<uint32_t>(nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_RATE)),
-                std::string(name), u32(e, NFTNL_EXPR_LIMIT_BURST)});
+            r.matches.push_back(
+                LimitMatch{static_cast<uint32_t>(nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_RATE)),
+                           std::string(name), u32(e, NFTNL_EXPR_LIMIT_BURST)});
             return true;
         }
     return r.fail("a limit per " + std::to_string(unit) + " seconds");
@@ -697,8 +711,9 @@ std::string rejectName(Family f, uint8_t code) {
     static constexpr std::array<std::string_view, 6> kV6 = {
         "icmp6-no-route",         "icmp6-adm-prohibited", "icmp6-addr-unreachable",
         "icmp6-port-unreachable", "icmp6-policy-fail",    "icmp6-reject-route"};
-    for (std::string_view n : f == Family::V4 ? std::vector<std::string_view>(kV4.begin(), kV4.end())
-                                              : std::vector<std::string_view>(kV6.begin(), kV6.end())) {
+    for (std::string_view n : f == Family::V4
+                                  ? std::vector<std::string_view>(kV4.begin(), kV4.end())
+                                  : std::vector<std::string_view>(kV6.begin(), kV6.end())) {
         auto kind = rejectKind(n, f);
         if (kind && icmpCodeNumber(f, kind->code) == code) return std::string(n);
     }
@@ -734,7 +749,8 @@ bool readLog(RuleReader& r) {
     if (has(e, NFTNL_EXPR_LOG_GROUP) || has(e, NFTNL_EXPR_LOG_FLAGS))
         return r.fail("log to a group or with flags");
     Log log;
-    if (has(e, NFTNL_EXPR_LOG_PREFIX)) log.prefix = nftnl_expr_get_str(e, NFTNL_EXPR_LOG_PREFIX);
+    if (has(e, NFTNL_EXPR_LOG_PREFIX))
+        log.prefix = orEmpty(nftnl_expr_get_str(e, NFTNL_EXPR_LOG_PREFIX));
     // nft leaves out its default level (warning); the frontend spells it
     log.level = has(e, NFTNL_EXPR_LOG_LEVEL) ? static_cast<uint8_t>(u32(e, NFTNL_EXPR_LOG_LEVEL))
                                              : uint8_t{4};
@@ -747,7 +763,7 @@ bool readVerdict(RuleReader& r, const std::string& jumpPrefix) {
     ++r.i;
     const int code = static_cast<int>(u32(e, NFTNL_EXPR_IMM_VERDICT));
     auto target = [&]() {
-        std::string c = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
+        std::string c = orEmpty(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN));
         if (!jumpPrefix.empty() && c.rfind(jumpPrefix, 0) == 0) c.erase(0, jumpPrefix.size());
         return c;
     };
@@ -813,12 +829,12 @@ bool readImmediates(RuleReader& r) {
         return r.actions.push_back(nat), true;
     }
     if (n == "masq")
-        return r.actions.push_back(Masquerade{
-                   ports(NFTNL_EXPR_MASQ_REG_PROTO_MIN, NFTNL_EXPR_MASQ_REG_PROTO_MAX)}),
+        return r.actions.push_back(
+                   Masquerade{ports(NFTNL_EXPR_MASQ_REG_PROTO_MIN, NFTNL_EXPR_MASQ_REG_PROTO_MAX)}),
                true;
     if (n == "redir")
-        return r.actions.push_back(Redirect{
-                   ports(NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFTNL_EXPR_REDIR_REG_PROTO_MAX)}),
+        return r.actions.push_back(
+                   Redirect{ports(NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFTNL_EXPR_REDIR_REG_PROTO_MAX)}),
                true;
     if (n == "tproxy") {
         Tproxy t;
@@ -995,8 +1011,9 @@ void placeChains(TableInfo& t, std::vector<std::string>& unreadable) {
             if (base) c.irName = upper(c.irName);
         } else if (base) {
             const char* type = nftnl_chain_get_str(c.chain, NFTNL_CHAIN_TYPE);
-            auto m = legacyChain(type ? type : "", nftnl_chain_get_u32(c.chain, NFTNL_CHAIN_HOOKNUM),
-                                 nftnl_chain_get_s32(c.chain, NFTNL_CHAIN_PRIO));
+            auto m =
+                legacyChain(type ? type : "", nftnl_chain_get_u32(c.chain, NFTNL_CHAIN_HOOKNUM),
+                            nftnl_chain_get_s32(c.chain, NFTNL_CHAIN_PRIO));
             if (!m || !taken.insert(m->first + " " + m->second).second) continue;
             c.legacyTable = m->first;
             c.irName = m->second;
@@ -1011,7 +1028,7 @@ void placeChains(TableInfo& t, std::vector<std::string>& unreadable) {
                 nftnl_expr_iter* it = nftnl_expr_iter_create(o->rule.get());
                 while (nftnl_expr* e = nftnl_expr_iter_next(it)) {
                     if (nameOf(e) != "immediate" || !has(e, NFTNL_EXPR_IMM_CHAIN)) continue;
-                    const std::string target = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
+                    const std::string target = orEmpty(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN));
                     for (ChainInfo& to : t.chains)
                         if (to.nftName == target && !to.legacyTable &&
                             !nftnl_chain_is_set(to.chain, NFTNL_CHAIN_HOOKNUM)) {
@@ -1096,28 +1113,36 @@ DelinearizeResult delinearize(const NftRuleset& ruleset, const std::string& cgro
     for (const NftObject& o : ruleset.objects) {
         switch (o.kind) {
             case NftObject::Kind::Table:
-                tables.push_back({o.family, nftnl_table_get_str(o.table.get(), NFTNL_TABLE_NAME), {}});
+                tables.push_back(
+                    {o.family, orEmpty(nftnl_table_get_str(o.table.get(), NFTNL_TABLE_NAME)), {}});
                 break;
             case NftObject::Kind::Chain: {
-                const std::string table = nftnl_chain_get_str(o.chain.get(), NFTNL_CHAIN_TABLE);
+                const std::string table =
+                    orEmpty(nftnl_chain_get_str(o.chain.get(), NFTNL_CHAIN_TABLE));
                 if (TableInfo* t = findTable(o.family, table))
-                    t->chains.push_back({o.chain.get(),
-                                         nftnl_chain_get_str(o.chain.get(), NFTNL_CHAIN_NAME),
-                                         std::nullopt, "", ChainPolicy::None, {}});
+                    t->chains.push_back(
+                        {o.chain.get(),
+                         orEmpty(nftnl_chain_get_str(o.chain.get(), NFTNL_CHAIN_NAME)),
+                         std::nullopt,
+                         "",
+                         ChainPolicy::None,
+                         {}});
                 break;
             }
             case NftObject::Kind::Set: {
                 const nftnl_set* s = o.set.get();
                 auto* ms = const_cast<nftnl_set*>(s);
-                sets.byName[{o.family, nftnl_set_get_str(ms, NFTNL_SET_TABLE),
-                             nftnl_set_get_str(ms, NFTNL_SET_NAME)}] = s;
+                sets.byName[{o.family, orEmpty(nftnl_set_get_str(ms, NFTNL_SET_TABLE)),
+                             orEmpty(nftnl_set_get_str(ms, NFTNL_SET_NAME))}] = s;
                 if (nftnl_set_is_set(ms, NFTNL_SET_ID))
                     sets.byId[nftnl_set_get_u32(ms, NFTNL_SET_ID)] = s;
                 break;
             }
             case NftObject::Kind::Rule: {
-                const std::string table = nftnl_rule_get_str(o.rule.get(), NFTNL_RULE_TABLE);
-                const std::string chain = nftnl_rule_get_str(o.rule.get(), NFTNL_RULE_CHAIN);
+                const std::string table =
+                    orEmpty(nftnl_rule_get_str(o.rule.get(), NFTNL_RULE_TABLE));
+                const std::string chain =
+                    orEmpty(nftnl_rule_get_str(o.rule.get(), NFTNL_RULE_CHAIN));
                 if (TableInfo* t = findTable(o.family, table))
                     for (ChainInfo& c : t->chains)
                         if (c.nftName == chain) c.rules.push_back(&o);
@@ -1168,13 +1193,15 @@ int dumpCb(const nlmsghdr* nlh, void* data) {
         case NftObject::Kind::Table:
             o.table.reset(nftnl_table_alloc());
             if (nftnl_table_nlmsg_parse(nlh, o.table.get()) < 0) return MNL_CB_ERROR;
-            o.family = static_cast<uint16_t>(nftnl_table_get_u32(o.table.get(), NFTNL_TABLE_FAMILY));
+            o.family =
+                static_cast<uint16_t>(nftnl_table_get_u32(o.table.get(), NFTNL_TABLE_FAMILY));
             break;
         case NftObject::Kind::Chain:
             o.chain.reset(nftnl_chain_alloc());
             if (nftnl_chain_nlmsg_parse(nlh, o.chain.get()) < 0) return MNL_CB_ERROR;
-            o.family = static_cast<uint16_t>(nftnl_chain_get_u32(o.chain.get(), NFTNL_CHAIN_FAMILY));
-            o.chainName = nftnl_chain_get_str(o.chain.get(), NFTNL_CHAIN_NAME);
+            o.family =
+                static_cast<uint16_t>(nftnl_chain_get_u32(o.chain.get(), NFTNL_CHAIN_FAMILY));
+            o.chainName = orEmpty(nftnl_chain_get_str(o.chain.get(), NFTNL_CHAIN_NAME));
             break;
         case NftObject::Kind::Set:
             o.set.reset(nftnl_set_alloc());
@@ -1185,7 +1212,7 @@ int dumpCb(const nlmsghdr* nlh, void* data) {
             o.rule.reset(nftnl_rule_alloc());
             if (nftnl_rule_nlmsg_parse(nlh, o.rule.get()) < 0) return MNL_CB_ERROR;
             o.family = static_cast<uint16_t>(nftnl_rule_get_u32(o.rule.get(), NFTNL_RULE_FAMILY));
-            o.chainName = nftnl_rule_get_str(o.rule.get(), NFTNL_RULE_CHAIN);
+            o.chainName = orEmpty(nftnl_rule_get_str(o.rule.get(), NFTNL_RULE_CHAIN));
             break;
     }
     d->into->objects.push_back(std::move(o));
@@ -1217,8 +1244,8 @@ bool dumpRuleset(NftSocket& sock, NftRuleset& into, std::string& error) {
     for (NftObject& o : part.objects) {
         if (o.kind != NftObject::Kind::Set) continue;
         std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, o.family,
-                                              NLM_F_DUMP, sock.nextSeq());
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, o.family, NLM_F_DUMP,
+                                              sock.nextSeq());
         nftnl_set_elems_nlmsg_build_payload(nlh, o.set.get());
         if (!talk(sock, nlh, elemsCb, o.set.get(), error)) return false;
     }
