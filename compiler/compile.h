@@ -26,8 +26,9 @@ struct InputLimits {
     /// Rules written in a host's tables.
     size_t maxRulesPerHost = 1'000'000;
     /// Values a host's lists expand to, definitions and sets included: `define`s of `define`s
-    /// multiply, so a small file could otherwise ask for billions.
-    size_t maxValuesPerHost = 1'000'000;
+    /// multiply, so a small file could otherwise ask for billions. Well above what
+    /// maxRulesPerHost rules with a few lists each need.
+    size_t maxValuesPerHost = 16'000'000;
 };
 
 std::optional<ir::Policy> compileFile(std::string_view path, SourceManager& sources,
