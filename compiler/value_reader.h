@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,7 @@ class ValueReader {
     size_t valuesExpanded_ = 0;  // by flatten(), against InputLimits::maxValuesPerHost
     bool valuesOverLimit_ = false;
     bool flattenFailed_ = false;  // an error in the value flatten() is expanding; rest skipped
+    std::set<std::string_view> expanded_;  // definitions one flatten() has expanded in full
 };
 
 /// How a value is spelled in messages: the token text, or a short description for composites.

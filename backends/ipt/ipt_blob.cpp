@@ -530,20 +530,33 @@ std::optional<EntryView> readEntry(const Blob& blob, uint32_t off, std::string& 
         error = "malformed entry at offset " + std::to_string(off);
         return std::nullopt;
     }
+    // Every match and the target must lie inside the entry: the decoders read size bytes of
+    // their payload, so a size reaching past the entry would read past the blob.
     for (uint32_t m = static_cast<uint32_t>(hdr); m < targetOffset;) {
+        if (m + sizeof(xt_entry_match) > targetOffset) {
+            error = "truncated match at offset " + std::to_string(off + m);
+            return std::nullopt;
+        }
         XtView v = xtView(base + m);
-        if (v.size == 0 && v.name.empty()) {
+        const size_t total = v.size + sizeof(xt_entry_match);
+        if ((v.size == 0 && v.name.empty()) || m + total > targetOffset) {
             error = "malformed match at offset " + std::to_string(off + m);
             return std::nullopt;
         }
-        m += static_cast<uint32_t>(v.size + sizeof(xt_entry_match));
+        m += static_cast<uint32_t>(total);
         e.matches.push_back(std::move(v));
     }
     e.target = xtView(base + targetOffset);
+    if (targetOffset + sizeof(xt_entry_target) + e.target.size > e.next) {
+        error = "malformed target at offset " + std::to_string(off + targetOffset);
+        return std::nullopt;
+    }
     return e;
 }
 
-int verdictOf(const XtView& t) {
+// The standard target's payload is one int verdict; a shorter payload has none.
+std::optional<int> verdictOf(const XtView& t) {
+    if (t.size < sizeof(int)) return std::nullopt;
     int v = 0;
     std::memcpy(&v, t.data, sizeof v);
     return v;
@@ -638,7 +651,7 @@ class TableDecoder {
     }
 
     bool policy(const EntryView& e, Chain& chain) {
-        const int v = e.target.name.empty() ? verdictOf(e.target) : 0;
+        const int v = e.target.name.empty() ? verdictOf(e.target).value_or(0) : 0;
         if (v == -NF_ACCEPT - 1)
             chain.policy = ChainPolicy::Accept;
         else if (v == -NF_DROP - 1)
@@ -701,7 +714,9 @@ class TableDecoder {
             if (!t) return failTarget(where, "target '" + e.target.name + "': " + ctx.error);
             return t;
         }
-        const int v = verdictOf(e.target);
+        const auto verdict = verdictOf(e.target);
+        if (!verdict) return failTarget(where, "a standard target without a verdict");
+        const int v = *verdict;
         if (v == -NF_ACCEPT - 1) return Accept{};
         if (v == -NF_DROP - 1) return Drop{};
         if (v == XT_RETURN) return Return{};

@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for SECONDS.
-# Usage: tests/fuzz/run.sh SECONDS [TARGET...]
+# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each one.
+# Usage: tests/fuzz/run.sh SECONDS [TARGET...]     explore: each target for SECONDS, random seed,
+#                                                  corpus kept in BUILD/fuzz-corpus across runs
+#        tests/fuzz/run.sh --runs N [TARGET...]     reproduce: each target for N inputs from seed 1
+#                                                  and a fresh corpus; the same result on every
+#                                                  machine, which is what CI runs
 #   targets: compile import_iptables ipt_blob rtnl (the default), and nft_delinearize, which is
 #   opt-in: its input goes through libnftnl's *_nlmsg_parse first, and libnftnl 1.2.4 trusts the
 #   kernel (it exits or dereferences NULL on malformed attributes), so most of its findings are
 #   libnftnl's, not policyc's.
 # Seeds are read in place: samples, tests/golden, tests/scenario, ../shared/conformance save
 # dumps, and the blobs/messages policyc's own encoders make of the .pol files (policyc_fuzz_seeds).
-# Inputs found go to BUILD/fuzz-corpus/TARGET, crashes to BUILD/fuzz-artifacts/TARGET; any crash,
-# leak or timeout fails the run. BUILD is $POLICYC_FUZZ_BUILD or build-fuzz.
+# Crashes go to BUILD/fuzz-artifacts/TARGET; any crash, leak, slow input or timeout fails the
+# run. Each artifact found once belongs in tests/fuzz/regressions/TARGET, which the unit tests
+# replay. BUILD is $POLICYC_FUZZ_BUILD or build-fuzz.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-seconds=${1:?usage: run.sh SECONDS [TARGET...]}
-shift
+usage="usage: run.sh SECONDS [TARGET...] | run.sh --runs N [TARGET...]"
+if [ "${1:-}" = --runs ]; then
+    runs=${2:?$usage}
+    shift 2
+    # slow-unit reports depend on the machine; a hang is still a failure (-timeout)
+    budget=(-runs="$runs" -seed=1 -report_slow_units=20)
+    what="$runs inputs"
+else
+    seconds=${1:?$usage}
+    shift
+    runs=
+    budget=(-max_total_time="$seconds")
+    what="${seconds}s"
+fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(compile import_iptables ipt_blob rtnl)
 build=${POLICYC_FUZZ_BUILD:-$root/build-fuzz}
@@ -56,16 +73,20 @@ seeds_of() {
 failed=()
 for t in "${targets[@]}"; do
     corpus=$build/fuzz-corpus/$t
+    # A reproducible run starts from the seeds alone: inputs an earlier run found would change
+    # which mutations follow.
+    [ -n "$runs" ] && corpus=$build/fuzz-corpus-runs/$t && rm -rf "$corpus"
     artifacts=$build/fuzz-artifacts/$t/
+    rm -rf "$artifacts"
     mkdir -p "$corpus" "$artifacts" "$build/fuzz-work"
     extra=()
     [ "$t" = compile ] && extra+=(-dict="$build/fuzz-seeds/pol.dict")
     [ -d "$root/tests/fuzz/regressions/$t" ] && extra+=("$root/tests/fuzz/regressions/$t")
-    echo "== fuzz_$t for ${seconds}s"
+    echo "== fuzz_$t for $what"
     # Run in a scratch directory: .pol includes are relative to it. stdin closed: an include of
     # "-" or /dev/stdin must not wait for a terminal.
     # shellcheck disable=SC2046
-    if ! (cd "$build/fuzz-work" && "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" \
+    if ! (cd "$build/fuzz-work" && "$build/tests/fuzz/fuzz_$t" "${budget[@]}" \
             -timeout=20 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
             -artifact_prefix="$artifacts" "${extra[@]}" "$corpus" $(seeds_of "$t") \
             < /dev/null 2>&1 | tail -n 40); then
@@ -77,4 +98,4 @@ if [ ${#failed[@]} -gt 0 ]; then
     echo "fuzz: failures: ${failed[*]}" >&2
     exit 1
 fi
-echo "fuzz: ${targets[*]}: no crash in ${seconds}s each"
+echo "fuzz: ${targets[*]}: no crash in $what each"

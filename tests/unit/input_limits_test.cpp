@@ -125,3 +125,40 @@ TEST_CASE("fuzz regressions replay without a crash") {
         }
     }
 }
+
+TEST_CASE("limits: a definition used again in one list is expanded once") {
+    // Eight levels of eight copies each: 16M values if every path were expanded.
+    std::string text = "define a1 = 1, 2, 3, 4, 5, 6, 7, 8\n";
+    for (int level = 2; level <= 8; ++level) {
+        text += "define a" + std::to_string(level) + " = ";
+        for (int copy = 0; copy < 8; ++copy)
+            text += (copy ? ", $a" : "$a") + std::to_string(level - 1);
+        text += "\n";
+    }
+    text += "table filter { chain INPUT { tcp dport $a8, $a1 accept } }\n";
+    SourceManager sources;
+    Diagnostics diags;
+    auto policy = compileText(text, "ladder.pol", sources, diags);
+    REQUIRE(policy);
+    const auto& rules = policy->hosts.at(0).tables.at(0).chains.at(0).rules;
+    REQUIRE(rules.size() == 1);
+    size_t ports = 0;
+    for (const auto& m : rules[0].matches)
+        if (const auto* p = std::get_if<ir::PortMatch>(&m)) ports += p->ports.size();
+    CHECK(ports == 8);
+}
+
+TEST_CASE("limits: at most 16,000,000 values per host, counted over every use") {
+    // 65,536 distinct ports used by 245 rules: 16,056,320 values.
+    std::string text = "define p = 0";
+    for (int port = 1; port < 65536; ++port) text += ", " + std::to_string(port);
+    text += "\ntable filter {\n    chain INPUT {\n";
+    for (int rule = 0; rule < 245; ++rule) text += "        tcp dport $p accept\n";
+    text += "    }\n}\n";
+    SourceManager sources;
+    Diagnostics diags;
+    CHECK_FALSE(compileText(text, "values.pol", sources, diags));
+    const std::string e = firstOf(diags, Code::E205, sources);
+    CHECK(e.find("values.pol:248:19:") != std::string::npos);
+    CHECK(e.find("more than 16000000 elements") != std::string::npos);
+}

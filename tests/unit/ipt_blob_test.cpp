@@ -319,6 +319,41 @@ TEST_CASE("ipt blob: a jump to a missing chain and an over-long comment are diag
     CHECK(diags.items()[1].code == policyc::Code::E205);
 }
 
+// A GET_ENTRIES answer is read field by field; sizes that reach past their entry (found by
+// fuzz_ipt_blob: a standard target with no verdict at the blob's end) are errors, not reads.
+TEST_CASE("ipt blob: a match or target reaching past its entry is a malformed-entry error") {
+    const Host h = host({table(TableFamily::Ip, "filter",
+                               {chain("INPUT", {rule({MarkMatch{false, kMark1}}, Accept{})})})});
+    Diagnostics diags;
+    const auto blob = encodeTable(h, Family::V4, "filter", diags);
+    REQUIRE(blob);
+    auto sizeAt = [](Blob& b, size_t at) {
+        return reinterpret_cast<uint16_t*>(b.entries.data() + at);
+    };
+    const auto& first = *reinterpret_cast<const ipt_entry*>(blob->entries.data());
+    SUBCASE("match size beyond the target offset") {
+        Blob bad = *blob;
+        *sizeAt(bad, sizeof(ipt_entry)) = 0x400;
+        Diagnostics d;
+        CHECK_FALSE(decodeTable(bad, d));
+        CHECK(d.items().back().message.find("malformed match") != std::string::npos);
+    }
+    SUBCASE("target size beyond the entry") {
+        Blob bad = *blob;
+        *sizeAt(bad, first.target_offset) = 0x400;
+        Diagnostics d;
+        CHECK_FALSE(decodeTable(bad, d));
+        CHECK(d.items().back().message.find("malformed target") != std::string::npos);
+    }
+    SUBCASE("a standard target without its verdict") {
+        Blob bad = *blob;
+        *sizeAt(bad, first.target_offset) = sizeof(xt_entry_target);
+        Diagnostics d;
+        CHECK_FALSE(decodeTable(bad, d));
+        CHECK(d.items().back().message.find("without a verdict") != std::string::npos);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Kernel proof: skipped in unit runs; ctest kernel/ipt_blob_load runs them with --no-skip
 
