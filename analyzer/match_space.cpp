@@ -296,14 +296,14 @@ bool subtract(const Box& a, const Box& b, std::vector<Box>& out) {
 // ---------------------------------------------------------------------------------------------
 // Matches into boxes
 
-namespace {
-
 U128 addrValue(const ir::IpAddr& a) {
     const size_t n = a.family == ir::Family::V4 ? 4 : 16;
     U128 v = 0;
     for (size_t i = 0; i < n; ++i) v = (v << 8) | a.bytes[i];
     return v;
 }
+
+namespace {
 
 Interval addrInterval(const ir::AddrItem& item) {
     if (const auto* r = std::get_if<ir::AddrRange>(&item))

@@ -148,6 +148,9 @@ class SpaceBuilder {
     std::map<std::string, uint32_t> cgroups_;
 };
 
+/// An address as a point of its field's interval domain (V4: 32 bits, V6: 128).
+U128 addrValue(const ir::IpAddr& a);
+
 /// An interface name (a trailing '+' is a prefix wildcard) as an interval of 16-byte names.
 Interval ifaceInterval(const std::string& name);
 

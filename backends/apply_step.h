@@ -14,13 +14,17 @@
 namespace policyc::backends {
 
 class ApplyStep {
-public:
+  public:
     virtual ~ApplyStep() = default;
     /// What the step changes, for messages: "iptables mangle (IPv4)", "nftables tables",
     /// "routing rules and routes", "sysctls".
     virtual std::string name() const = 0;
     /// Reads the live state the step will replace. False (with a diagnostic): nothing changed.
     virtual bool snapshot(Diagnostics& diags) = 0;
+    /// `apply --dry-run`: has the kernel validate what apply() would install, as far as it can
+    /// without committing, and changes nothing. Called after snapshot(). False (with a
+    /// diagnostic): apply() would be refused.
+    virtual bool check(Diagnostics& diags) = 0;
     /// Installs the host's state. False (with a diagnostic naming what the kernel refused):
     /// the step itself left the kernel as it was.
     virtual bool apply(Diagnostics& diags) = 0;

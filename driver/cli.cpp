@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Verbs of cli.md: build, lint, apply and import (iptables-save) work; diff says plainly that it
-// is not available yet. Nothing is written unless the whole input compiled without errors.
+// Verbs of cli.md: build, lint, diff, apply and import. Nothing is written unless the whole input
+// compiled without errors.
 #include "driver/cli.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,10 +18,12 @@
 #include <sstream>
 
 #include "analyzer/checks.h"
+#include "analyzer/session_guard.h"
 #include "backends/text/render.h"
 #include "compiler/compile.h"
 #include "compiler/ir_json.h"
 #include "driver/apply.h"
+#include "driver/diff.h"
 #include "driver/import.h"
 #include "driver/live.h"
 
@@ -36,6 +45,7 @@ struct Options {
     bool live = false;
     bool werror = false;
     bool dryRun = false;
+    bool force = false;
     int confirm = 0;
 };
 
@@ -246,37 +256,135 @@ int runLint(const Options& o) {
     return 0;
 }
 
-int runApply(const Options& o) {
-    if (o.dryRun || o.confirm > 0) {
-        std::cerr << "policyc: error: apply " << (o.dryRun ? "--dry-run" : "--confirm")
-                  << " is not available yet in this version [not-available]\n";
-        return 2;
+/// Waits up to `seconds` for a line on `fd`: true only for "yes". End of input, another
+/// answer or the time running out all mean no.
+bool confirmed(int fd, int seconds) {
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + std::chrono::seconds(seconds);
+    std::string line;
+    for (;;) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{fd, POLLIN, 0};
+        const int ready = poll(&p, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) return false;
+        char c = 0;
+        if (read(fd, &c, 1) != 1) return false;
+        if (c == '\n') break;
+        line += c;
     }
-    SourceManager sources;
-    Diagnostics diags;
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    return line == "yes";
+}
+
+backends::ApplySteps stepsFor(const ir::Host& host, const std::string& backend) {
+    backends::ApplySteps steps =
+        backend == "legacy" ? backends::legacySteps(host) : backends::nftSteps(host);
+    for (auto& s : backends::routingSteps(host)) steps.push_back(std::move(s));
+    return steps;
+}
+
+/// When policyc runs over SSH, whether the host's filter would drop the session's own packets
+/// (a `lockout-risk` diagnostic says where).
+bool cutsThisSession(const ir::Host& host, Diagnostics& diags) {
+    const char* env = std::getenv("SSH_CONNECTION");
+    if (!env || !*env) return false;
+    const auto session = analyzer::parseSshConnection(env);
+    if (!session) {
+        diags.report(Code::W013, {},
+                     "SSH_CONNECTION ('" + std::string(env) +
+                         "') is not 'CLIENT PORT SERVER PORT': the session was not checked");
+        return false;
+    }
+    const auto cut = analyzer::sessionCut(host, *session);
+    if (!cut) return false;
+    auto& d = diags.report(
+        Code::W013, cut->span,
+        cut->where + " drops packets of this SSH session (" + session->client.str() + " port " +
+            std::to_string(session->clientPort) + " to " + session->server.str() + " port " +
+            std::to_string(session->serverPort) + ")");
+    d.hint = "accept the session first, e.g. 'ct state established,related accept' or 'ip saddr " +
+             session->client.str() + " tcp dport " + std::to_string(session->serverPort) +
+             " accept'";
+    return true;
+}
+
+int runDryRun(const ir::Host& host, const Options& o, const SourceManager& sources) {
+    backends::ApplySteps steps = stepsFor(host, o.backend);
+    Diagnostics checkDiags;
+    const bool ok = checkSteps(steps, checkDiags, std::cerr);
+    steps.clear();  // releases the xtables lock before the diff reads the tables
+    Diagnostics readDiags;
+    const auto sections = diffSections(host, o.backend, readDiags);
+    printDiagnostics(checkDiags, sources, std::cerr);
+    printDiagnostics(readDiags, sources, std::cerr);
+    const size_t differ = printDiff(sections, std::cout);
+    if (!ok) {
+        std::cerr << "policyc: apply --dry-run: the kernel would refuse it (see above); nothing "
+                     "was changed\n";
+        return 1;
+    }
+    std::cerr << "host " << host.name << ": would apply cleanly with the " << o.backend
+              << " backend; " << differ << " of " << sections.size()
+              << " parts would change; nothing was changed\n";
+    return readDiags.hasErrors() ? 2 : 0;
+}
+
+/// The one host diff and apply act on, compiled and checked; nullopt (diagnostics printed)
+/// when the policy has errors or the host is not named.
+std::optional<ir::Host> hostToApply(const Options& o, std::string_view verb, SourceManager& sources,
+                                    Diagnostics& diags) {
     auto policy = compileAndCheck(o, sources, diags);
     if (!policy || diags.hasErrors()) {
         printDiagnostics(diags, sources, std::cerr);
-        return 2;
+        return std::nullopt;
     }
-    const ir::Host* host = selectHost(*policy, o, "apply");
+    const ir::Host* host = selectHost(*policy, o, verb);
+    if (!host) return std::nullopt;
+    return *host;
+}
+
+int runApply(const Options& o) {
+    SourceManager sources;
+    Diagnostics diags;
+    auto host = hostToApply(o, "apply", sources, diags);
     if (!host) return 2;
+    if (!o.force && cutsThisSession(*host, diags)) {
+        printDiagnostics(diags, sources, std::cerr);
+        std::cerr << "policyc: apply refused: it would cut the SSH session it runs in (--force "
+                     "applies anyway); nothing was changed\n";
+        return 1;
+    }
+    if (o.dryRun) {
+        printDiagnostics(diags, sources, std::cerr);
+        return runDryRun(*host, o, sources);
+    }
+    // The answer to --confirm comes from standard input, or from the terminal when standard
+    // input carried the policy. Opened before anything changes: no answer channel, no apply.
+    int answerFd = STDIN_FILENO;
+    if (o.confirm > 0 && o.file == "-") {
+        answerFd = open("/dev/tty", O_RDONLY | O_CLOEXEC);
+        if (answerFd < 0) {
+            std::cerr << "policyc: error: apply --confirm reads the answer from the terminal "
+                         "when the policy comes from standard input, and there is none\n";
+            return 2;
+        }
+    }
 
-    backends::ApplySteps steps =
-        o.backend == "legacy" ? backends::legacySteps(*host) : backends::nftSteps(*host);
-    for (auto& s : backends::routingSteps(*host)) steps.push_back(std::move(s));
-
+    backends::ApplySteps steps = stepsFor(*host, o.backend);
     const char* inject = std::getenv("POLICYC_INJECT_FAILURE");
+    const char* pause = std::getenv("POLICYC_PAUSE_AFTER_SNAPSHOT");
     Diagnostics applyDiags;
     const ApplyOutcome outcome =
-        applySteps(steps, applyDiags, std::cout, inject ? std::string(inject) : std::string());
+        applySteps(steps, applyDiags, std::cout, inject ? std::string(inject) : std::string(),
+                   pause ? static_cast<unsigned>(std::strtoul(pause, nullptr, 10)) : 0);
     printDiagnostics(diags, sources, std::cerr);
     printDiagnostics(applyDiags, sources, std::cerr);
     switch (outcome) {
         case ApplyOutcome::Applied:
-            std::cout << "host " << host->name << ": applied with the " << o.backend
-                      << " backend\n";
-            return 0;
+            break;
         case ApplyOutcome::RolledBack:
             std::cerr << "policyc: apply refused; the kernel is as before\n";
             return 1;
@@ -284,7 +392,46 @@ int runApply(const Options& o) {
             std::cerr << "policyc: apply failed and could not restore every step (see above)\n";
             return 2;
     }
-    return 2;
+    if (o.confirm > 0) {
+        std::cerr << "policyc: applied. Type 'yes' within " << o.confirm
+                  << " seconds to keep it; anything else restores the previous state.\n";
+        const bool kept = confirmed(answerFd, o.confirm);
+        if (answerFd != STDIN_FILENO) close(answerFd);
+        if (!kept) {
+            Diagnostics undoDiags;
+            const bool restored = rollBackSteps(steps, undoDiags, std::cout);
+            printDiagnostics(undoDiags, sources, std::cerr);
+            if (!restored) {
+                std::cerr << "policyc: not confirmed, and the previous state could not be "
+                             "restored for every step (see above)\n";
+                return 2;
+            }
+            std::cerr << "policyc: not confirmed; the previous state is restored\n";
+            return 1;
+        }
+    }
+    std::cout << "host " << host->name << ": applied with the " << o.backend << " backend\n";
+    return 0;
+}
+
+int runDiff(const Options& o) {
+    SourceManager sources;
+    Diagnostics diags;
+    auto host = hostToApply(o, "diff", sources, diags);
+    if (!host) return 2;
+    Diagnostics readDiags;
+    const auto sections = diffSections(*host, o.backend, readDiags);
+    printDiagnostics(readDiags, sources, std::cerr);
+    if (readDiags.hasErrors()) return 2;
+    const size_t differ = printDiff(sections, std::cout);
+    if (differ == 0) {
+        std::cerr << "host " << host->name << ": the live state equals the policy (" << o.backend
+                  << " backend)\n";
+        return 0;
+    }
+    std::cerr << "host " << host->name << ": " << differ << " of " << sections.size()
+              << " parts differ (" << o.backend << " backend)\n";
+    return 1;
 }
 
 int notAvailable(std::string_view verb, std::string_view issue) {
@@ -334,7 +481,10 @@ int runCli(int argc, char** argv) {
     apply->add_option("--host", o.host);
     apply->add_option("--backend", o.backend)->check(CLI::IsMember({"legacy", "nft"}));
     apply->add_flag("--dry-run", o.dryRun);
-    apply->add_option("--confirm", o.confirm);
+    apply->add_option("--confirm", o.confirm, "keep the new state only if confirmed in SECONDS")
+        ->check(CLI::PositiveNumber);
+    apply->add_flag("--force", o.force,
+                    "apply even when the filter would cut the SSH session policyc runs in");
 
     auto* import = app.add_subcommand("import", "print a .pol equivalent to a rule set");
     import->add_option("--from", o.from)
@@ -350,7 +500,7 @@ int runCli(int argc, char** argv) {
     }
     if (build->parsed()) return runBuild(o);
     if (lint->parsed()) return runLint(o);
-    if (diff->parsed()) return notAvailable("diff", "the kernel backends come next");
+    if (diff->parsed()) return runDiff(o);
     if (apply->parsed()) return runApply(o);
     if (import->parsed()) {
         if (o.from == "nft-json")

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <cstring>
 #include <map>
 
@@ -755,6 +756,30 @@ class TableDecoder {
 };
 
 }  // namespace
+
+bool sameRules(const Blob& a, const Blob& b) {
+    if (a.family != b.family || a.table != b.table || a.validHooks != b.validHooks ||
+        a.hookEntry != b.hookEntry || a.underflow != b.underflow || a.numEntries != b.numEntries ||
+        a.entries.size() != b.entries.size())
+        return false;
+    const bool v4 = a.family == Family::V4;
+    const size_t countersAt = v4 ? offsetof(ipt_entry, counters) : offsetof(ip6t_entry, counters);
+    const size_t nextAt = v4 ? offsetof(ipt_entry, next_offset) : offsetof(ip6t_entry, next_offset);
+    for (size_t off = 0; off < a.entries.size();) {
+        if (off + entryHeaderSize(a.family) > a.entries.size()) return false;
+        uint16_t next = 0;
+        std::memcpy(&next, a.entries.data() + off + nextAt, sizeof next);
+        if (next == 0 || off + next > a.entries.size()) return false;
+        auto equal = [&](size_t from, size_t to) {
+            return std::memcmp(a.entries.data() + from, b.entries.data() + from, to - from) == 0;
+        };
+        if (!equal(off, off + countersAt) ||
+            !equal(off + countersAt + sizeof(xt_counters), off + next))
+            return false;
+        off += next;
+    }
+    return true;
+}
 
 std::vector<std::string> tablesToLoad(const Host& host, Family family) {
     std::vector<std::string> names;

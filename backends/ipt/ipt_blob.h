@@ -43,4 +43,8 @@ std::optional<Blob> encodeTable(const ir::Host& host, ir::Family family, std::st
 /// user chains, one rule per entry. An entry policyc cannot represent is an error naming it.
 std::optional<ir::Table> decodeTable(const Blob& blob, Diagnostics& diags);
 
+/// The same table layout and entries, counters aside (they change with every packet). Both
+/// blobs come from the kernel (GET_ENTRIES), so their layout is trusted.
+bool sameRules(const Blob& a, const Blob& b);
+
 }  // namespace policyc::backends::ipt

@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // legacySteps(): one reversible step per (family, iptables table) the host fills, each
-// replacing the whole table with one IPT_SO_SET_REPLACE under the xtables lock.
+// replacing the whole table with one IPT_SO_SET_REPLACE. The steps share one xtables lock, taken
+// by the first snapshot and held until the steps are destroyed: no iptables run can change a
+// table between policyc's read, its replace and a rollback.
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <memory>
 
 #include "backends/apply_step.h"
@@ -12,10 +19,18 @@ namespace {
 
 using namespace policyc::ir;
 
+struct SharedLock {
+    std::unique_ptr<ipt::XtablesLock> lock;
+};
+
 class LegacyTableStep : public ApplyStep {
   public:
-    LegacyTableStep(std::shared_ptr<const Host> host, Family family, std::string table)
-        : host_(std::move(host)), family_(family), table_(std::move(table)) {}
+    LegacyTableStep(std::shared_ptr<const Host> host, std::shared_ptr<SharedLock> lock,
+                    Family family, std::string table)
+        : host_(std::move(host)),
+          lock_(std::move(lock)),
+          family_(family),
+          table_(std::move(table)) {}
 
     std::string name() const override {
         return "iptables " + table_ + (family_ == Family::V4 ? " (IPv4)" : " (IPv6)");
@@ -24,48 +39,104 @@ class LegacyTableStep : public ApplyStep {
     /// A table the namespace does not have yet is not read (reading would create it); undo
     /// then leaves it as the kernel would create it: built-in chains, ACCEPT, no rules.
     bool snapshot(Diagnostics& diags) override {
-        ipt::XtablesLock lock;
-        if (!locked(lock, diags)) return false;
-        snapshot_ = ipt::tableExists(family_, table_)
-                        ? ipt::readTable(family_, table_, diags)
-                        : ipt::encodeTable(Host{}, family_, table_, diags);
+        if (!locked(diags)) return false;
+        existed_ = ipt::tableExists(family_, table_);
+        snapshot_ = existed_ ? ipt::readTable(family_, table_, diags)
+                             : ipt::encodeTable(Host{}, family_, table_, diags);
         return snapshot_.has_value();
+    }
+
+    /// IPT_SO_SET_REPLACE has no validate-only mode, so the blob is loaded into a network
+    /// namespace made for it in a child process, where the kernel checks it as it would here
+    /// (hooks, targets, extensions, loops) and which vanishes with the child.
+    bool check(Diagnostics& diags) override {
+        auto blob = ipt::encodeTable(*host_, family_, table_, diags);
+        if (!blob) return false;
+        int fds[2];
+        if (pipe(fds) != 0) return checkFailed(diags, std::strerror(errno));
+        const pid_t child = fork();
+        if (child < 0) {
+            close(fds[0]);
+            close(fds[1]);
+            return checkFailed(diags, std::strerror(errno));
+        }
+        if (child == 0) {
+            close(fds[0]);
+            Diagnostics inChild;
+            std::string why;
+            if (unshare(CLONE_NEWNET) != 0)
+                why =
+                    std::string("cannot make a scratch network namespace: ") + std::strerror(errno);
+            else if (!ipt::replaceTable(*blob, inChild))
+                why = inChild.items().empty() ? "refused" : inChild.items().back().message;
+            if (!why.empty() && write(fds[1], why.data(), why.size()) < 0) _exit(2);
+            _exit(why.empty() ? 0 : 1);
+        }
+        close(fds[1]);
+        std::string why;
+        char buf[512];
+        for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) why.append(buf, size_t(n));
+        close(fds[0]);
+        int status = 0;
+        waitpid(child, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
+        return checkFailed(diags, why.empty() ? "the check process failed" : why);
     }
 
     bool apply(Diagnostics& diags) override {
         auto blob = ipt::encodeTable(*host_, family_, table_, diags);
-        if (!blob) return false;
-        ipt::XtablesLock lock;
-        return locked(lock, diags) && ipt::replaceTable(*blob, diags);
+        if (!blob || !locked(diags) || !unchangedSinceSnapshot(diags)) return false;
+        return ipt::replaceTable(*blob, diags);
     }
 
     bool undo(Diagnostics& diags) override {
-        if (!snapshot_) return false;
-        ipt::XtablesLock lock;
-        return locked(lock, diags) && ipt::replaceTable(*snapshot_, diags);
+        return snapshot_ && locked(diags) && ipt::replaceTable(*snapshot_, diags);
     }
 
   private:
-    bool locked(const ipt::XtablesLock& lock, Diagnostics& diags) const {
-        if (lock.held()) return true;
-        diags.report(Code::E301, {}, name() + ": " + lock.error());
+    bool checkFailed(Diagnostics& diags, const std::string& why) const {
+        diags.report(Code::E301, {}, name() + ": the kernel would refuse it: " + why);
+        return false;
+    }
+
+    bool locked(Diagnostics& diags) const {
+        if (!lock_->lock) lock_->lock = std::make_unique<ipt::XtablesLock>();
+        if (lock_->lock->held()) return true;
+        diags.report(Code::E301, {}, name() + ": " + lock_->lock->error());
+        return false;
+    }
+
+    /// A program that ignores the xtables lock may still have changed the table since it was
+    /// read; replacing it then would drop that change silently, and undo would too.
+    bool unchangedSinceSnapshot(Diagnostics& diags) const {
+        if (!existed_ && !ipt::tableExists(family_, table_)) return true;
+        Diagnostics local;
+        auto now = existed_ ? ipt::readTable(family_, table_, local) : std::nullopt;
+        if (now && ipt::sameRules(*now, *snapshot_)) return true;
+        diags.report(Code::E301, {},
+                     name() +
+                         ": the table changed since policyc read it (another program wrote "
+                         "it without the xtables lock); nothing was replaced");
         return false;
     }
 
     std::shared_ptr<const Host> host_;
+    std::shared_ptr<SharedLock> lock_;
     Family family_;
     std::string table_;
     std::optional<ipt::Blob> snapshot_;
+    bool existed_ = false;
 };
 
 }  // namespace
 
 ApplySteps legacySteps(const ir::Host& host) {
     auto shared = std::make_shared<const Host>(host);
+    auto lock = std::make_shared<SharedLock>();
     ApplySteps steps;
     for (Family f : {Family::V4, Family::V6}) {
         for (const std::string& table : ipt::tablesToLoad(host, f))
-            steps.push_back(std::make_unique<LegacyTableStep>(shared, f, table));
+            steps.push_back(std::make_unique<LegacyTableStep>(shared, lock, f, table));
     }
     return steps;
 }

@@ -50,6 +50,21 @@ class RoutingStep : public ApplyStep {
         return saved_.unexpressible.empty();
     }
 
+    /// Routing has no validate-only request: every message is built (which resolves the
+    /// interfaces the routes name, in this namespace) but none is sent.
+    bool check(Diagnostics& diags) override {
+        bool ok = true;
+        for (const auto& route : routes_) {
+            std::string error;
+            if (!netlink::encodeRoute(route, RTM_NEWROUTE, names_, error)) {
+                diags.report(Code::E301, route.span,
+                             "cannot install " + netlink::describe(route) + ": " + error);
+                ok = false;
+            }
+        }
+        return ok;
+    }
+
     bool apply(Diagnostics& diags) override {
         bool ok = removeOurs(diags);
         for (const auto& rule : rules_) {
@@ -151,6 +166,10 @@ class SysctlStep : public ApplyStep {
         }
         return true;
     }
+
+    /// The keys exist (snapshot() read them); whether the kernel takes a value is only known
+    /// by writing it.
+    bool check(Diagnostics&) override { return true; }
 
     bool apply(Diagnostics& diags) override {
         for (size_t i = 0; i < sysctls_.size(); ++i) {

@@ -215,7 +215,7 @@ std::optional<bool> tableExists(NftSocket& sock, uint16_t family, std::string& e
 }
 
 bool replaceTables(NftSocket& sock, const std::vector<uint16_t>& replace, const NftRuleset& ruleset,
-                   std::optional<uint32_t> genid, BatchError& error) {
+                   std::optional<uint32_t> genid, BatchError& error, BatchMode mode) {
     Batch b;
     nlmsghdr* begin = nftnl_batch_begin(b.tail(), sock.nextSeq());
     if (genid) mnl_attr_put_u32(begin, NFNL_BATCH_GENID, htonl(*genid));
@@ -227,7 +227,8 @@ bool replaceTables(NftSocket& sock, const std::vector<uint16_t>& replace, const 
         addTableMsg(b, sock, NFT_MSG_DELTABLE, family, std::nullopt);
     }
     for (size_t i = 0; i < ruleset.objects.size(); ++i) addObject(b, sock, ruleset.objects[i], i);
-    b.commit(nftnl_batch_end(b.tail(), sock.nextSeq()), std::nullopt, false);
+    if (mode == BatchMode::Commit)
+        b.commit(nftnl_batch_end(b.tail(), sock.nextSeq()), std::nullopt, false);
 
     // The whole batch goes in one datagram, as the kernel processes it in one transaction.
     const int sndbuf = static_cast<int>(b.used) + (1 << 16);

@@ -17,7 +17,7 @@ struct mnl_socket;
 namespace policyc::backends::nft {
 
 class NftSocket {
-public:
+  public:
     NftSocket();
     ~NftSocket();
     NftSocket(const NftSocket&) = delete;
@@ -28,7 +28,7 @@ public:
     uint32_t portid() const { return portid_; }
     uint32_t nextSeq() { return seq_++; }
 
-private:
+  private:
     mnl_socket* sock_ = nullptr;
     uint32_t portid_ = 0;
     uint32_t seq_ = 0;
@@ -51,11 +51,16 @@ std::optional<uint32_t> generationId(NftSocket& sock, std::string& error);
 /// Whether table `policyc` of `family` exists; nothing on failure.
 std::optional<bool> tableExists(NftSocket& sock, uint16_t family, std::string& error);
 
+/// Commit: the kernel applies the batch. Check: the batch goes without its END message, so the
+/// kernel processes and validates every message, then aborts (what `nft --check` does).
+enum class BatchMode { Commit, Check };
+
 /// One transaction: for every family in `replace`, the `policyc` table is created if absent and
 /// deleted (so nothing of it survives); then `ruleset`'s objects are added. With `genid`, the
 /// kernel refuses the whole batch if the ruleset changed since that generation (ERESTART).
-bool replaceTables(NftSocket& sock, const std::vector<uint16_t>& replace,
-                   const NftRuleset& ruleset, std::optional<uint32_t> genid, BatchError& error);
+bool replaceTables(NftSocket& sock, const std::vector<uint16_t>& replace, const NftRuleset& ruleset,
+                   std::optional<uint32_t> genid, BatchError& error,
+                   BatchMode mode = BatchMode::Commit);
 
 /// The live `policyc` table of `family` as objects replaceTables can add back (handles and
 /// counters of the kernel's copy dropped). False with `error` on failure.

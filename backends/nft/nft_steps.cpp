@@ -16,7 +16,7 @@ namespace {
 using namespace nft;
 
 class NftStep : public ApplyStep {
-public:
+  public:
     explicit NftStep(const ir::Host& host) : host_(host) {}
     std::string name() const override { return "nftables tables"; }
 
@@ -42,9 +42,28 @@ public:
         return true;
     }
 
-    bool apply(Diagnostics& diags) override {
+    bool check(Diagnostics& diags) override { return send(diags, BatchMode::Check); }
+    bool apply(Diagnostics& diags) override { return send(diags, BatchMode::Commit); }
+
+    bool undo(Diagnostics& diags) override {
         BatchError error;
-        if (replaceTables(sock_, wanted_.families, wanted_, genid_, error)) return true;
+        if (replaceTables(sock_, wanted_.families, old_, std::nullopt, error)) return true;
+        std::string where;
+        if (error.object) {
+            const NftObject& o = old_.objects[*error.object];
+            static const char* kKinds[] = {"table", "chain", "set", "rule"};
+            where = std::string(" (") + kKinds[static_cast<int>(o.kind)] +
+                    (o.chainName.empty() ? "" : " in chain " + o.chainName) + ")";
+        }
+        diags.report(Code::E301, host_.span,
+                     "cannot restore the previous nftables tables: " + error.message + where);
+        return false;
+    }
+
+  private:
+    bool send(Diagnostics& diags, BatchMode mode) {
+        BatchError error;
+        if (replaceTables(sock_, wanted_.families, wanted_, genid_, error, mode)) return true;
         SourceSpan span = host_.span;
         std::ostringstream msg;
         msg << "the kernel refused the nftables update: " << error.message;
@@ -62,22 +81,6 @@ public:
         return false;
     }
 
-    bool undo(Diagnostics& diags) override {
-        BatchError error;
-        if (replaceTables(sock_, wanted_.families, old_, std::nullopt, error)) return true;
-        std::string where;
-        if (error.object) {
-            const NftObject& o = old_.objects[*error.object];
-            static const char* kKinds[] = {"table", "chain", "set", "rule"};
-            where = std::string(" (") + kKinds[static_cast<int>(o.kind)] +
-                    (o.chainName.empty() ? "" : " in chain " + o.chainName) + ")";
-        }
-        diags.report(Code::E301, host_.span,
-                     "cannot restore the previous nftables tables: " + error.message + where);
-        return false;
-    }
-
-private:
     bool fail(Diagnostics& diags, SourceSpan span, const std::string& message) {
         diags.report(Code::E301, span, "nftables: " + message);
         return false;

@@ -77,7 +77,7 @@ expect_exit 1 "lint --werror on warnings" "$policyc" lint --werror "$work/unused
 grep -q 'unused.pol:2:8: warning: .*\[unused-chain\]' "$work/out" && ok || bad "unused-chain warning"
 
 # Verbs of later issues say so plainly.
-for verb in "diff ../samples/client.pol" "apply --dry-run ../samples/client.pol" "import --from nft-json x"; do
+for verb in "import --from nft-json x"; do
     expect_exit 2 "$verb" "$policyc" $verb
     grep -q "not available yet" "$work/err" && ok || bad "$verb does not say it is unavailable"
 done
@@ -87,6 +87,13 @@ expect_exit 2 "lint --from nft-json" "$policyc" lint --from nft-json x
 expect_exit 2 "apply of a bad file" "$policyc" apply golden/errors/syntax.pol
 expect_exit 2 "apply without --host" "$policyc" apply ../samples/site.pol
 grep -q "client server" "$work/err" && ok || bad "apply without --host does not list the hosts"
+# diff and apply --dry-run read the kernel only after the policy compiled (their kernel
+# behaviour: tests/kernel/golden_apply.sh diff, tests/kernel/workflow.sh).
+expect_exit 2 "diff of a bad file" "$policyc" diff golden/errors/syntax.pol
+grep -q 'syntax.pol:[0-9]*:[0-9]*: error' "$work/err" && ok || bad "diff of a bad file: no located error"
+expect_exit 2 "diff without --host" "$policyc" diff ../samples/site.pol
+expect_exit 2 "apply --dry-run of a bad file" "$policyc" apply --dry-run golden/errors/syntax.pol
+expect_exit 2 "apply --confirm of a bad file" "$policyc" apply --confirm 5 golden/errors/syntax.pol
 expect_exit 2 "no verb" "$policyc"
 
 echo "$pass passed, $fail failed"

@@ -6,9 +6,13 @@
 #    the same in both.
 #  - rollback: namespace A holds foreign and older state; apply with a failure injected before its
 #    last step must exit 1, say which steps it rolled back, and leave every listing as before.
+#  - diff: on the fresh namespace `policyc diff` exits 1 and shows every line of the renderings
+#    as added; `apply --dry-run` exits 0 and changes no listing; after apply, diff exits 0 and
+#    prints nothing; a rule added by hand to a policyc chain is shown as a removed line (drift),
+#    and the next apply removes it.
 # policyc runs under `nsenter --net` (not `ip netns exec`, which remounts /sys) so that it sees
 # the machine's real mounts, the cgroup2 hierarchy among them.
-# usage: golden_apply.sh POLICYC FILE.pol legacy|nft apply|rollback
+# usage: golden_apply.sh POLICYC FILE.pol legacy|nft apply|rollback|diff
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/netns_lib.sh"
@@ -42,6 +46,68 @@ populate_old_state() {
     ip -n "$1" route add blackhole 198.51.100.0/24 table 99 proto 211
     ip netns exec "$1" sysctl -q -w net.ipv4.conf.all.rp_filter=1
 }
+# The drift a hand-written rule makes in the first policyc chain of the backend's rendering
+# (prints nothing when the host has no table for this backend). The mark is the marker.
+add_drift() {
+    local ns=$1 r=$2
+    if [ "$backend" = nft ]; then
+        [ -s "$r.nft" ] || return 0
+        local fam chain
+        fam=$(sed -n 's/^table \([a-z0-9]*\) policyc {$/\1/p' "$r.nft" | head -1)
+        chain=$(sed -n 's/^\tchain \([^ ]*\) {$/\1/p' "$r.nft" | head -1)
+        ip netns exec "$ns" nft add rule "$fam" policyc "$chain" meta mark 0x7777 accept
+    else
+        local file=$r.iptables tool=iptables-legacy
+        [ -s "$file" ] || { file=$r.ip6tables; tool=ip6tables-legacy; }
+        [ -s "$file" ] || return 0
+        local table chain
+        table=$(sed -n 's/^\*//p' "$file" | head -1)
+        chain=$(awk -v t="*$table" '$0 == t {on=1; next} on && /^:/ {print substr($1, 2); exit}' "$file")
+        ip netns exec "$ns" "$tool" -t "$table" -A "$chain" -m mark --mark 0x7777 -j ACCEPT
+    fi
+    echo drift
+}
+
+check_diff() {
+    local host=$1 r=$2 ok=0 rc
+    run() { nsenter --net="/run/netns/$nsA" "$policyc" "$@" "$pol" --host "$host" --backend "$backend"; }
+    run diff > "$work/diff" 2> "$work/log"; rc=$?
+    if [ $rc -ne 1 ]; then echo "FAIL: $host: diff on an empty namespace exited $rc, want 1"; cat "$work/log"; ok=1; fi
+    local files=("$r.routes" "$r.routes6")
+    if [ "$backend" = nft ]; then files+=("$r.nft"); else files+=("$r.iptables" "$r.ip6tables"); fi
+    for f in "${files[@]}"; do
+        [ -s "$f" ] || continue
+        while IFS= read -r line; do
+            [ -z "$line" ] && continue
+            grep -qxF -- "+$line" "$work/diff" ||
+                { echo "FAIL: $host: diff does not show '$line' of $(basename "$f") as added"; ok=1; }
+        done < "$f"
+    done
+    kernel_listing "$nsA" "$r.sysctl" > "$work/before"
+    run apply --dry-run > "$work/dry" 2> "$work/log"; rc=$?
+    kernel_listing "$nsA" "$r.sysctl" > "$work/after"
+    if [ $rc -ne 0 ]; then echo "FAIL: $host: apply --dry-run exited $rc"; cat "$work/log"; ok=1; fi
+    diff -u --label before --label "after --dry-run" "$work/before" "$work/after" ||
+        { echo "FAIL: $host: apply --dry-run changed the namespace"; ok=1; }
+    cmp -s "$work/dry" "$work/diff" || { echo "FAIL: $host: --dry-run printed another diff than diff"; ok=1; }
+    run apply > "$work/log" 2>&1 || { echo "FAIL: $host: apply failed"; cat "$work/log"; ok=1; }
+    run diff > "$work/diff" 2> "$work/log"; rc=$?
+    if [ $rc -ne 0 ] || [ -s "$work/diff" ]; then
+        echo "FAIL: $host: diff after apply exited $rc, want 0 and no output:"; cat "$work/diff" "$work/log"; ok=1
+    fi
+    if [ -n "$(add_drift "$nsA" "$r")" ]; then
+        run diff > "$work/diff" 2> "$work/log"; rc=$?
+        if [ $rc -ne 1 ] || ! grep -q '^-.*0x0*7777' "$work/diff"; then
+            echo "FAIL: $host: a hand-added rule is not shown as drift (exit $rc):"; cat "$work/diff"; ok=1
+        fi
+        run apply > "$work/log" 2>&1 || { echo "FAIL: $host: apply over drift failed"; cat "$work/log"; ok=1; }
+        run diff > /dev/null 2>&1 || { echo "FAIL: $host: diff after the drift's apply is not clean"; ok=1; }
+        kernel_listing "$nsA" | grep -q '0x0*7777' && { echo "FAIL: $host: apply kept the drift"; ok=1; }
+    fi
+    [ $ok -eq 0 ] && echo "ok: $host: diff shows everything, --dry-run changes nothing, apply makes diff clean, drift is shown and removed ($backend)"
+    return $ok
+}
+
 fail=0
 for rendering in "$work"/out/*.iptables; do
     host=$(basename "$rendering" .iptables)
@@ -70,7 +136,9 @@ walk(json.load(open(sys.argv[1])))' "$r.json" | sort -u)
     ip netns add "$nsA" && ip netns add "$nsB" || exit 1
     make_ifaces "$nsA" "${ifaces[@]}" && make_ifaces "$nsB" "${ifaces[@]}" || exit 1
 
-    if [ "$mode" = apply ]; then
+    if [ "$mode" = diff ]; then
+        check_diff "$host" "$r" || fail=1
+    elif [ "$mode" = apply ]; then
         if ! nsenter --net="/run/netns/$nsA" "$policyc" apply --backend "$backend" "$pol" --host "$host" > "$work/log" 2>&1; then
             echo "FAIL: $host: policyc apply --backend $backend failed:"; cat "$work/log"; fail=1
         fi

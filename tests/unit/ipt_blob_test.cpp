@@ -354,6 +354,27 @@ TEST_CASE("ipt blob: a match or target reaching past its entry is a malformed-en
     }
 }
 
+TEST_CASE("ipt blob: sameRules ignores counters and nothing else") {
+    const Host h = host({table(TableFamily::Ip, "filter",
+                               {chain("INPUT", {rule({MarkMatch{false, kMark1}}, Accept{})})})});
+    Diagnostics diags;
+    const auto blob = encodeTable(h, Family::V4, "filter", diags);
+    REQUIRE(blob);
+    Blob counted = *blob;
+    auto* first = reinterpret_cast<ipt_entry*>(counted.entries.data());
+    first->counters.pcnt = 7;
+    first->counters.bcnt = 700;
+    CHECK(sameRules(*blob, counted));
+    Blob changed = counted;
+    reinterpret_cast<ipt_entry*>(changed.entries.data())->ip.src.s_addr = htonl(0x0a000001);
+    CHECK_FALSE(sameRules(*blob, changed));
+    const auto other =
+        encodeTable(host({table(TableFamily::Ip, "filter", {chain("INPUT", {rule({}, Drop{})})})}),
+                    Family::V4, "filter", diags);
+    REQUIRE(other);
+    CHECK_FALSE(sameRules(*blob, *other));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Kernel proof: skipped in unit runs; ctest kernel/ipt_blob_load runs them with --no-skip
 
@@ -469,6 +490,7 @@ std::string applyAndUndo(const Host& before, const Host& next) {
     auto pre = policyc::backends::legacySteps(before);
     for (auto& s : pre)
         if (!s->snapshot(diags) || !s->apply(diags)) return "ERR preload " + s->name();
+    pre.clear();  // one apply's steps hold the xtables lock until they are destroyed
     const std::string old = saveBoth();
     auto steps = policyc::backends::legacySteps(next);
     std::string names;
@@ -482,6 +504,7 @@ std::string applyAndUndo(const Host& before, const Host& next) {
     for (auto it = steps.rbegin(); it != steps.rend(); ++it)
         if (!(*it)->undo(diags)) return "ERR undo " + diags.items().back().message;
     const std::string undone = saveBoth();
+    steps.clear();
     // TPROXY outside mangle PREROUTING: the kernel refuses the whole table with EINVAL
     const Host bad =
         host({table(TableFamily::Ip, "filter",

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The review-then-apply workflow with one backend, on samples/client.pol in a scratch netns
+# that already holds foreign state (tables, chains, rules, ip rules and routes policyc does
+# not own):
+#  - diff lists the foreign nft base chains at policyc's hooks as context, not as drift;
+#  - apply and rollback keep every foreign object;
+#  - `apply --confirm 2` without an answer restores the exact previous listing and exits 1;
+#    with "yes" it keeps the new state and exits 0;
+#  - a concurrent change between policyc's read and its commit: nft refuses the batch by
+#    generation id (apply exits 1, the intruder's change stays, nothing of policyc's lands);
+#    legacy holds the xtables lock from read to commit, so iptables cannot write meanwhile;
+#  - run over SSH (SSH_CONNECTION), a policy whose INPUT would drop the session is refused
+#    (exit 1, nothing changed, lockout-risk names the chain) unless --force.
+# usage: workflow.sh POLICYC legacy|nft
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/netns_lib.sh"
+require_netns
+policyc=$1 backend=$2
+pol=$here/../../samples/client.pol
+ns="pcx-wf-$$"
+work=$(mktemp -d)
+cleanup() { ip netns del "$ns" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+"$policyc" build "$pol" -o "$work/out" > /dev/null || exit 1
+sysctls=$work/out/client.sysctl
+fail=0
+# IPv6 link-local addresses appear on the new links in their own time: not policyc's business.
+listing() { kernel_listing "$@" | grep -v 'fe80::'; }
+no() { echo "FAIL: $*"; fail=1; }
+run() { nsenter --net="/run/netns/$ns" "$policyc" "$@" "$pol" --backend "$backend"; }
+
+ip netns add "$ns" || exit 1
+make_ifaces "$ns" "eth3=192.168.1.3/24" "vlan3=10.0.0.3/24" || exit 1
+# Foreign state. Every legacy table exists already (they can never be removed again, so a
+# rollback restores their contents, not their absence).
+for t in raw mangle nat filter; do
+    ip netns exec "$ns" iptables-legacy -t "$t" -S > /dev/null
+    ip netns exec "$ns" ip6tables-legacy -t "$t" -S > /dev/null
+done
+ip netns exec "$ns" iptables-legacy -t raw -N FOREIGN
+ip netns exec "$ns" iptables-legacy -t raw -A FOREIGN -s 203.0.113.9 -j DROP
+ip netns exec "$ns" iptables-legacy -t raw -A PREROUTING -j FOREIGN
+ip netns exec "$ns" nft add table inet foreign
+ip netns exec "$ns" nft add chain inet foreign out '{ type filter hook output priority 10; }'
+ip netns exec "$ns" nft add rule inet foreign out ip daddr 203.0.113.10 counter drop
+ip -n "$ns" rule add priority 4321 fwmark 0x99 lookup 99
+ip -n "$ns" route add blackhole 198.51.100.0/24 table 99
+
+listing "$ns" "$sysctls" > "$work/L0"
+foreign() { grep -E 'FOREIGN|203\.0\.113\.(9|10)|table inet foreign|4321|198\.51\.100' "$1"; }
+foreign "$work/L0" > "$work/F0"
+[ "$(wc -l < "$work/F0")" -ge 6 ] || no "the foreign state was not set up: $(cat "$work/F0")"
+
+# Context: policyc's nft output chain shares the output hook with the foreign table's.
+if [ "$backend" = nft ]; then
+    run diff > "$work/diff" 2> /dev/null
+    grep -q '^# context: table inet foreign chain out (hook 3, priority 10) is not policyc' "$work/diff" ||
+        no "diff does not list the foreign base chain as context:$(echo; cat "$work/diff")"
+fi
+
+# --confirm without an answer: the exact previous state comes back.
+sleep 6 | run apply --confirm 2 > "$work/log" 2>&1; rc=$?
+listing "$ns" "$sysctls" > "$work/L1"
+[ $rc -eq 1 ] || no "apply --confirm 2 without an answer exited $rc, want 1: $(cat "$work/log")"
+grep -q 'not confirmed; the previous state is restored' "$work/log" || no "no restore message: $(cat "$work/log")"
+diff -u --label before --label "after unconfirmed apply" "$work/L0" "$work/L1" ||
+    no "an unconfirmed apply did not restore the namespace exactly"
+
+# --confirm with "yes": applied, and every foreign object is still there.
+echo yes | run apply --confirm 5 > "$work/log" 2>&1; rc=$?
+[ $rc -eq 0 ] || no "apply --confirm 5 answered yes exited $rc: $(cat "$work/log")"
+run diff > /dev/null 2>&1 || no "diff after a confirmed apply is not clean"
+listing "$ns" "$sysctls" > "$work/L2"
+foreign "$work/L2" > "$work/F2"
+diff -u --label "foreign before" --label "foreign after apply" "$work/F0" "$work/F2" ||
+    no "apply changed foreign objects"
+
+# A rollback after an injected failure keeps them too.
+POLICYC_INJECT_FAILURE=sysctls run apply > "$work/log" 2>&1; rc=$?
+listing "$ns" "$sysctls" > "$work/L3"
+[ $rc -eq 1 ] || no "injected failure exited $rc, want 1"
+diff -u --label "after apply" --label "after rolled-back apply" "$work/L2" "$work/L3" ||
+    no "a rolled-back apply changed the namespace"
+
+# A concurrent change between read and commit.
+ip netns exec "$ns" nft delete table inet policyc 2>/dev/null
+if [ "$backend" = nft ]; then
+    listing "$ns" "$sysctls" > "$work/L4"
+    POLICYC_PAUSE_AFTER_SNAPSHOT=2 run apply > "$work/log" 2>&1 &
+    pid=$!
+    sleep 1
+    ip netns exec "$ns" nft add table inet intruder
+    wait $pid; rc=$?
+    [ $rc -eq 1 ] || no "apply over a concurrent nft change exited $rc, want 1: $(cat "$work/log")"
+    grep -q 'the ruleset changed since it was read' "$work/log" ||
+        no "the refusal does not name the concurrent change: $(cat "$work/log")"
+    listing "$ns" "$sysctls" | grep -v 'table inet intruder' > "$work/L5"
+    diff -u --label "before" --label "after the refused apply (intruder aside)" \
+        <(grep -v '^}$' "$work/L4") <(grep -v '^}$' "$work/L5") ||
+        no "a refused apply changed the namespace"
+    ip netns exec "$ns" nft list tables | grep -q 'inet intruder' || no "the intruder's table is gone"
+else
+    POLICYC_PAUSE_AFTER_SNAPSHOT=3 run apply > "$work/log" 2>&1 &
+    pid=$!
+    sleep 1
+    if ip netns exec "$ns" iptables-legacy -w 1 -t raw -A FOREIGN -s 203.0.113.11 -j DROP 2> "$work/ipt"; then
+        no "iptables wrote a table while policyc held it between read and commit"
+    else
+        grep -qi 'xtables lock' "$work/ipt" || no "iptables failed for another reason: $(cat "$work/ipt")"
+    fi
+    wait $pid; rc=$?
+    [ $rc -eq 0 ] || no "apply with a pause exited $rc: $(cat "$work/log")"
+fi
+# Lockout: a default-drop INPUT without a rule for the session it is applied through.
+cat > "$work/lockout.pol" <<'POL'
+table filter {
+    chain INPUT policy drop {
+        iif lo accept
+        tcp dport 80 accept
+    }
+}
+POL
+listing "$ns" > "$work/L6"
+SSH_CONNECTION="192.168.1.50 51234 192.168.1.3 22" nsenter --net="/run/netns/$ns" "$policyc" \
+    apply "$work/lockout.pol" --backend "$backend" > "$work/log" 2>&1; rc=$?
+listing "$ns" > "$work/L7"
+[ $rc -eq 1 ] || no "a policy cutting the SSH session was applied (exit $rc): $(cat "$work/log")"
+grep -q 'lockout.pol:2:11: warning: filter INPUT policy DROP drops packets of this SSH session.*\[lockout-risk\]' "$work/log" ||
+    no "the refusal does not locate the cut: $(cat "$work/log")"
+diff -u --label before --label "after the refused apply" "$work/L6" "$work/L7" || no "a refused apply changed the namespace"
+SSH_CONNECTION="192.168.1.50 51234 192.168.1.3 22" nsenter --net="/run/netns/$ns" "$policyc" \
+    apply "$work/lockout.pol" --backend "$backend" --force > "$work/log" 2>&1 ||
+    no "apply --force of the lockout policy failed: $(cat "$work/log")"
+
+[ $fail -eq 0 ] && echo "ok: workflow ($backend): context, --confirm, foreign state, concurrent change, lockout"
+exit $fail
