@@ -121,9 +121,10 @@ std::vector<std::string> foreignBaseChains(const nft::NftRuleset& all,
         });
         if (!shared) continue;
         std::ostringstream line;
+        static const char* kHooks[] = {"prerouting", "input", "forward", "output", "postrouting"};
         line << "table " << familyName(o.family) << ' ' << table << " chain "
              << nftnl_chain_get_str(c, NFTNL_CHAIN_NAME) << " (hook "
-             << nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) << ", priority "
+             << (hook < 5 ? kHooks[hook] : std::to_string(hook).c_str()) << ", priority "
              << static_cast<int32_t>(nftnl_chain_get_u32(c, NFTNL_CHAIN_PRIO))
              << ") is not policyc's: apply keeps it";
         lines.push_back(line.str());

@@ -12,7 +12,9 @@
 #include <bit>
 #include <cstddef>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <unordered_map>
 
 #include "backends/ipt/ipt_shape.h"
 #include "backends/ipt/xt_registry.h"
@@ -779,6 +781,92 @@ bool sameRules(const Blob& a, const Blob& b) {
         off += next;
     }
     return true;
+}
+
+namespace {
+
+/// One key per entry: its chain, then its bytes with counters and comefrom zeroed and a jump's
+/// offset replaced by the name of the chain it reaches (offsets move when earlier rules change).
+std::vector<std::string> entryKeys(const Blob& blob) {
+    const bool v4 = blob.family == Family::V4;
+    const size_t countersAt = v4 ? offsetof(ipt_entry, counters) : offsetof(ip6t_entry, counters);
+    const size_t comefromAt = v4 ? offsetof(ipt_entry, comefrom) : offsetof(ip6t_entry, comefrom);
+    const size_t targetAt =
+        v4 ? offsetof(ipt_entry, target_offset) : offsetof(ip6t_entry, target_offset);
+    const size_t nextAt = v4 ? offsetof(ipt_entry, next_offset) : offsetof(ip6t_entry, next_offset);
+    const size_t hdr = entryHeaderSize(blob.family);
+    auto u16 = [&](size_t at) {
+        uint16_t v = 0;
+        std::memcpy(&v, blob.entries.data() + at, sizeof v);
+        return v;
+    };
+    struct Raw {
+        size_t off, next, target;
+    };
+    std::vector<Raw> raw;
+    std::map<uint32_t, std::string> chainAt;  // offset of a user chain's first entry -> name
+    for (size_t off = 0; off + hdr <= blob.entries.size();) {
+        const size_t next = u16(off + nextAt), target = u16(off + targetAt);
+        if (next < hdr || target < hdr || target + sizeof(xt_entry_target) > next ||
+            off + next > blob.entries.size())
+            break;
+        const auto* t =
+            reinterpret_cast<const xt_entry_target*>(blob.entries.data() + off + target);
+        if (std::strncmp(t->u.user.name, XT_ERROR_TARGET, sizeof t->u.user.name) == 0)
+            chainAt[uint32_t(off + next)] = std::string(
+                reinterpret_cast<const char*>(t->data),
+                strnlen(reinterpret_cast<const char*>(t->data), next - target - sizeof *t));
+        raw.push_back({off, next, target});
+        off += next;
+    }
+    std::vector<std::string> keys;
+    std::string chain;
+    for (const Raw& e : raw) {
+        for (size_t h = 0; h < kNumHooks; ++h)
+            if ((blob.validHooks & (1u << h)) && blob.hookEntry[h] == e.off)
+                chain = std::string(kHookChains[h]);
+        if (auto it = chainAt.find(uint32_t(e.off)); it != chainAt.end()) chain = it->second;
+        std::string key = chain + '\0';
+        key.append(reinterpret_cast<const char*>(blob.entries.data() + e.off), e.next);
+        std::memset(key.data() + chain.size() + 1 + countersAt, 0, sizeof(xt_counters));
+        std::memset(key.data() + chain.size() + 1 + comefromAt, 0, sizeof(unsigned int));
+        const auto* t =
+            reinterpret_cast<const xt_entry_target*>(blob.entries.data() + e.off + e.target);
+        int verdict = 0;
+        if (t->u.user.name[0] == '\0' && e.next - e.target >= sizeof *t + sizeof verdict) {
+            std::memcpy(&verdict, t->data, sizeof verdict);
+            if (verdict >= 0) {
+                const size_t at = chain.size() + 1 + e.target + sizeof *t;
+                std::memset(key.data() + at, 0, sizeof verdict);
+                auto it = chainAt.find(uint32_t(verdict));
+                key += verdict == int(e.off + e.next) ? std::string("\0next")
+                       : it != chainAt.end()          ? "\0jump " + it->second
+                                                      : "\0offset " + std::to_string(verdict);
+            }
+        }
+        keys.push_back(std::move(key));
+    }
+    return keys;
+}
+
+}  // namespace
+
+std::vector<EntryCounters> carryCounters(const Blob& from,
+                                         const std::vector<EntryCounters>& counters,
+                                         const Blob& to) {
+    const auto oldKeys = entryKeys(from);
+    std::unordered_map<std::string_view, std::deque<size_t>> unused;
+    for (size_t i = 0; i < oldKeys.size() && i < counters.size(); ++i)
+        unused[oldKeys[i]].push_back(i);
+    const auto newKeys = entryKeys(to);
+    std::vector<EntryCounters> out(to.numEntries);
+    for (size_t i = 0; i < newKeys.size() && i < out.size(); ++i) {
+        auto it = unused.find(newKeys[i]);
+        if (it == unused.end() || it->second.empty()) continue;
+        out[i] = counters[it->second.front()];
+        it->second.pop_front();
+    }
+    return out;
 }
 
 std::vector<std::string> tablesToLoad(const Host& host, Family family) {

@@ -47,4 +47,19 @@ std::optional<ir::Table> decodeTable(const Blob& blob, Diagnostics& diags);
 /// blobs come from the kernel (GET_ENTRIES), so their layout is trusted.
 bool sameRules(const Blob& a, const Blob& b);
 
+/// Packet and byte counters of one entry, in entry order (the kernel's xt_counters).
+struct EntryCounters {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+};
+
+/// The counters `to` should start with when it replaces `from`, whose entries counted
+/// `counters`: an entry of `to` equal to one of `from` in the same chain (counters aside, jumps
+/// compared by the chain they reach) takes that entry's counters, each old entry at most once,
+/// in order; new entries start at zero. So a rule that did not change keeps its counts, as
+/// libiptc keeps them. Both blobs come from policyc's encoder or the kernel.
+std::vector<EntryCounters> carryCounters(const Blob& from,
+                                         const std::vector<EntryCounters>& counters,
+                                         const Blob& to);
+
 }  // namespace policyc::backends::ipt

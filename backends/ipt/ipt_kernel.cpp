@@ -179,7 +179,7 @@ std::optional<Blob> readTable(Family family, const std::string& table, Diagnosti
     return std::nullopt;
 }
 
-bool replaceTable(const Blob& blob, Diagnostics& diags) {
+bool replaceTable(const Blob& blob, Diagnostics& diags, std::vector<EntryCounters>* replaced) {
     TableSocket s(blob.family);
     if (!s.ok()) return kernelError(diags, blob.family, blob.table, "opening a raw socket", errno);
     ipt_replace repl;
@@ -205,10 +205,34 @@ bool replaceTable(const Blob& blob, Diagnostics& diags) {
         repl.num_counters = info->num_entries;
         repl.counters = counters.data();
         std::memcpy(buf.data(), &repl, sizeof repl);
-        if (s.set(IPT_SO_SET_REPLACE, buf.data(), static_cast<socklen_t>(buf.size()))) return true;
+        if (s.set(IPT_SO_SET_REPLACE, buf.data(), static_cast<socklen_t>(buf.size()))) {
+            if (replaced) {
+                replaced->clear();
+                for (const xt_counters& c : counters) replaced->push_back({c.pcnt, c.bcnt});
+            }
+            return true;
+        }
         err = errno;
     }
     return kernelError(diags, blob.family, blob.table, "IPT_SO_SET_REPLACE", err);
+}
+
+bool addCounters(const Blob& blob, const std::vector<EntryCounters>& counters, Diagnostics& diags) {
+    TableSocket s(blob.family);
+    if (!s.ok()) return kernelError(diags, blob.family, blob.table, "opening a raw socket", errno);
+    xt_counters_info info;
+    std::memset(&info, 0, sizeof info);
+    std::memcpy(info.name, blob.table.data(), std::min(blob.table.size(), sizeof info.name - 1));
+    info.num_counters = static_cast<unsigned>(counters.size());
+    std::vector<uint8_t> buf(sizeof info + counters.size() * sizeof(xt_counters));
+    std::memcpy(buf.data(), &info, sizeof info);
+    for (size_t i = 0; i < counters.size(); ++i) {
+        const xt_counters c{counters[i].packets, counters[i].bytes};
+        std::memcpy(buf.data() + sizeof info + i * sizeof c, &c, sizeof c);
+    }
+    static_assert(IPT_SO_SET_ADD_COUNTERS == IP6T_SO_SET_ADD_COUNTERS);
+    if (s.set(IPT_SO_SET_ADD_COUNTERS, buf.data(), static_cast<socklen_t>(buf.size()))) return true;
+    return kernelError(diags, blob.family, blob.table, "IPT_SO_SET_ADD_COUNTERS", errno);
 }
 
 }  // namespace policyc::backends::ipt

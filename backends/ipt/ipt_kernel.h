@@ -36,8 +36,14 @@ bool tableExists(ir::Family family, const std::string& table);
 /// access, so reading also creates it (what fixes iptables-legacy-save's table order).
 std::optional<Blob> readTable(ir::Family family, const std::string& table, Diagnostics& diags);
 
-/// IPT_SO_SET_REPLACE with room for the replaced table's counters; retried a few times on
-/// EAGAIN (the table changed under us). A refusal is an E301 diagnostic naming the errno.
-bool replaceTable(const Blob& blob, Diagnostics& diags);
+/// IPT_SO_SET_REPLACE with room for the replaced table's counters, which land in `replaced`
+/// (one per old entry) when given; retried a few times on EAGAIN (the table changed under
+/// us). A refusal is an E301 diagnostic naming the errno.
+bool replaceTable(const Blob& blob, Diagnostics& diags,
+                  std::vector<EntryCounters>* replaced = nullptr);
+
+/// IPT_SO_SET_ADD_COUNTERS: adds `counters` (one per entry of `blob`, the table now loaded)
+/// to the kernel's.
+bool addCounters(const Blob& blob, const std::vector<EntryCounters>& counters, Diagnostics& diags);
 
 }  // namespace policyc::backends::ipt

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -86,14 +87,36 @@ class LegacyTableStep : public ApplyStep {
     bool apply(Diagnostics& diags) override {
         auto blob = ipt::encodeTable(*host_, family_, table_, diags);
         if (!blob || !locked(diags) || !unchangedSinceSnapshot(diags)) return false;
-        return ipt::replaceTable(*blob, diags);
+        if (!replaceKeepingCounters(*snapshot_, *blob, diags)) return false;
+        applied_ = std::move(blob);
+        return true;
     }
 
     bool undo(Diagnostics& diags) override {
-        return snapshot_ && locked(diags) && ipt::replaceTable(*snapshot_, diags);
+        return snapshot_ && applied_ && locked(diags) &&
+               replaceKeepingCounters(*applied_, *snapshot_, diags);
     }
 
   private:
+    /// Replaces `from` (what the kernel holds) by `to`; the rules `to` keeps keep their counters.
+    /// Counters are bookkeeping: a failure to carry them is reported but does not fail the step.
+    static bool replaceKeepingCounters(const ipt::Blob& from, const ipt::Blob& to,
+                                       Diagnostics& diags) {
+        std::vector<ipt::EntryCounters> old;
+        if (!ipt::replaceTable(to, diags, &old)) return false;
+        const auto carried = ipt::carryCounters(from, old, to);
+        const bool any = std::any_of(carried.begin(), carried.end(),
+                                     [](const auto& c) { return c.packets || c.bytes; });
+        Diagnostics local;
+        if (any && !ipt::addCounters(to, carried, local))
+            diags
+                .report(Code::E301, {},
+                        "the counters of unchanged rules were not kept: " +
+                            local.items().back().message)
+                .severity = Severity::Warning;
+        return true;
+    }
+
     bool checkFailed(Diagnostics& diags, const std::string& why) const {
         diags.report(Code::E301, {}, name() + ": the kernel would refuse it: " + why);
         return false;
@@ -125,6 +148,7 @@ class LegacyTableStep : public ApplyStep {
     Family family_;
     std::string table_;
     std::optional<ipt::Blob> snapshot_;
+    std::optional<ipt::Blob> applied_;
     bool existed_ = false;
 };
 

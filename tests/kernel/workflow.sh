@@ -9,6 +9,8 @@
 #  - a concurrent change between policyc's read and its commit: nft refuses the batch by
 #    generation id (apply exits 1, the intruder's change stays, nothing of policyc's lands);
 #    legacy holds the xtables lock from read to commit, so iptables cannot write meanwhile;
+#  - legacy: the counters of rules (and chain policies) an apply does not change are kept,
+#    through a re-apply and through the rollback of an unconfirmed one;
 #  - run over SSH (SSH_CONNECTION), a policy whose INPUT would drop the session is refused
 #    (exit 1, nothing changed, lockout-risk names the chain) unless --force.
 # usage: workflow.sh POLICYC legacy|nft
@@ -55,7 +57,7 @@ foreign "$work/L0" > "$work/F0"
 # Context: policyc's nft output chain shares the output hook with the foreign table's.
 if [ "$backend" = nft ]; then
     run diff > "$work/diff" 2> /dev/null
-    grep -q '^# context: table inet foreign chain out (hook 3, priority 10) is not policyc' "$work/diff" ||
+    grep -q '^# context: table inet foreign chain out (hook output, priority 10) is not policyc' "$work/diff" ||
         no "diff does not list the foreign base chain as context:$(echo; cat "$work/diff")"
 fi
 
@@ -112,6 +114,24 @@ else
     wait $pid; rc=$?
     [ $rc -eq 0 ] || no "apply with a pause exited $rc: $(cat "$work/log")"
 fi
+# Counters (legacy): 5 datagrams to 127.0.0.1 count in the OUTPUT policies; re-applying the
+# same policy, and an unconfirmed apply's rollback, keep them.
+if [ "$backend" = legacy ]; then
+    run apply > /dev/null 2>&1 || no "apply before the counter check failed"
+    ip netns exec "$ns" python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(5): s.sendto(b"x", ("127.0.0.1", 9))'
+    counted() { ip netns exec "$ns" iptables-legacy-save -c -t filter | sed -n 's/^:OUTPUT ACCEPT \[\([0-9]*\):[0-9]*\]$/\1/p'; }
+    c0=$(counted)
+    [ "${c0:-0}" -ge 5 ] || no "the OUTPUT policy counted ${c0:-nothing}, want at least 5"
+    run apply > /dev/null 2>&1 || no "re-apply failed"
+    c1=$(counted)
+    [ "${c1:-0}" -ge "${c0:-1}" ] || no "re-apply reset the OUTPUT policy counter ($c0 -> ${c1:-nothing})"
+    run apply --confirm 1 < /dev/null > /dev/null 2>&1
+    c2=$(counted)
+    [ "${c2:-0}" -ge "${c1:-1}" ] || no "an unconfirmed apply's rollback reset the counter ($c1 -> ${c2:-nothing})"
+fi
+
 # Lockout: a default-drop INPUT without a rule for the session it is applied through.
 cat > "$work/lockout.pol" <<'POL'
 table filter {
@@ -133,5 +153,5 @@ SSH_CONNECTION="192.168.1.50 51234 192.168.1.3 22" nsenter --net="/run/netns/$ns
     apply "$work/lockout.pol" --backend "$backend" --force > "$work/log" 2>&1 ||
     no "apply --force of the lockout policy failed: $(cat "$work/log")"
 
-[ $fail -eq 0 ] && echo "ok: workflow ($backend): context, --confirm, foreign state, concurrent change, lockout"
+[ $fail -eq 0 ] && echo "ok: workflow ($backend): context, --confirm, foreign state, concurrent change, counters, lockout"
 exit $fail

@@ -375,6 +375,36 @@ TEST_CASE("ipt blob: sameRules ignores counters and nothing else") {
     CHECK_FALSE(sameRules(*blob, *other));
 }
 
+TEST_CASE("ipt blob: carryCounters keeps the counts of unchanged rules, jumps included") {
+    auto filter = [](std::vector<Rule> input) {
+        return host({table(TableFamily::Ip, "filter",
+                           {chain("INPUT", std::move(input)), chain("u", {rule({}, Return{})})})});
+    };
+    const Rule marked = rule({MarkMatch{false, kMark1}}, Accept{});
+    const Rule jump = rule({}, Jump{"u"});
+    Diagnostics diags;
+    const auto from = encodeTable(filter({marked, jump}), Family::V4, "filter", diags);
+    const auto to = encodeTable(filter({rule({iif("eth9")}, Drop{}), marked, jump}), Family::V4,
+                                "filter", diags);
+    REQUIRE(from);
+    REQUIRE(to);
+    std::vector<EntryCounters> counted;
+    for (uint64_t i = 0; i < from->numEntries; ++i) counted.push_back({i + 1, 100 * (i + 1)});
+    const auto carried = carryCounters(*from, counted, *to);
+    REQUIRE(carried.size() == to->numEntries);
+    CHECK(carried[0].packets == 0);  // the new rule
+    CHECK(carried[1].packets == 1);  // the mark rule, one entry later
+    CHECK(carried[2].packets == 2);  // the jump: its offset moved, its chain did not
+    CHECK(carried[2].bytes == 200);
+    CHECK(carried[3].packets == 3);  // INPUT's policy
+    // Each old entry is used once: a second copy of a rule starts at zero.
+    const auto twice = encodeTable(filter({marked, marked, jump}), Family::V4, "filter", diags);
+    REQUIRE(twice);
+    const auto again = carryCounters(*from, counted, *twice);
+    CHECK(again[0].packets == 1);
+    CHECK(again[1].packets == 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Kernel proof: skipped in unit runs; ctest kernel/ipt_blob_load runs them with --no-skip
 
