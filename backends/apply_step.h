@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ class ApplyStep {
     virtual bool apply(Diagnostics& diags) = 0;
     /// Puts back what snapshot() read. Called only after a successful apply().
     virtual bool undo(Diagnostics& diags) = 0;
+    /// What snapshot() read, for `apply --rollback` in a later run (see saved_state.h); null
+    /// when it holds something that could not be restored exactly.
+    virtual nlohmann::json saved() const = 0;
 };
 
 using ApplySteps = std::vector<std::unique_ptr<ApplyStep>>;

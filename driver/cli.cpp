@@ -19,6 +19,7 @@
 
 #include "analyzer/checks.h"
 #include "analyzer/session_guard.h"
+#include "backends/saved_state.h"
 #include "backends/text/render.h"
 #include "compiler/compile.h"
 #include "compiler/ir_json.h"
@@ -26,6 +27,7 @@
 #include "driver/diff.h"
 #include "driver/import.h"
 #include "driver/live.h"
+#include "driver/state_file.h"
 
 namespace policyc {
 namespace {
@@ -46,6 +48,7 @@ struct Options {
     bool werror = false;
     bool dryRun = false;
     bool force = false;
+    bool rollback = false;
     int confirm = 0;
 };
 
@@ -311,6 +314,29 @@ bool cutsThisSession(const ir::Host& host, Diagnostics& diags) {
     return true;
 }
 
+/// Keeps what the steps replaced for `apply --rollback`. The apply stands either way: a state
+/// that cannot be written is a warning.
+void saveReplacedState(const backends::ApplySteps& steps, const std::string& host,
+                       const std::string& backend) {
+    nlohmann::json saved = nlohmann::json::array();
+    for (const auto& s : steps) {
+        saved.push_back(s->saved());
+        if (saved.back().is_null()) {
+            std::cerr << "policyc: warning: '" << s->name() << "' replaced state policyc cannot "
+                      << "save exactly, so 'apply --rollback' is not available for this apply\n";
+            return;
+        }
+    }
+    const nlohmann::json state = {
+        {"version", 1}, {"host", host}, {"backend", backend}, {"steps", saved}};
+    std::string error;
+    const auto path = stateFilePath(error);
+    if (!path || !writeStateFile(*path, state, error))
+        std::cerr << "policyc: warning: the replaced state was not saved, so 'apply --rollback' "
+                     "cannot restore it: "
+                  << error << '\n';
+}
+
 int runDryRun(const ir::Host& host, const Options& o, const SourceManager& sources) {
     backends::ApplySteps steps = stepsFor(host, o.backend);
     Diagnostics checkDiags;
@@ -410,7 +436,38 @@ int runApply(const Options& o) {
             return 1;
         }
     }
+    saveReplacedState(steps, host->name, o.backend);
     std::cout << "host " << host->name << ": applied with the " << o.backend << " backend\n";
+    return 0;
+}
+
+int runRollback() {
+    std::string error;
+    const auto path = stateFilePath(error);
+    const auto state = path ? readStateFile(*path, error) : std::nullopt;
+    auto steps = state && state->contains("steps")
+                     ? backends::restoreSteps(state->at("steps"), error)
+                     : std::nullopt;
+    if (!steps) {
+        std::cerr << "policyc: error: apply --rollback: " << error << '\n';
+        return 2;
+    }
+    Diagnostics diags;
+    SourceManager sources;
+    const ApplyOutcome outcome = applySteps(*steps, diags, std::cout);
+    printDiagnostics(diags, sources, std::cerr);
+    if (outcome != ApplyOutcome::Applied) {
+        std::cerr << "policyc: apply --rollback failed"
+                  << (outcome == ApplyOutcome::RolledBack ? "; the kernel is as before\n"
+                                                          : " and could not restore every step\n");
+        return outcome == ApplyOutcome::RolledBack ? 1 : 2;
+    }
+    // Spent: a second --rollback must not put the same state back over a newer apply.
+    std::error_code ec;
+    std::filesystem::remove(*path, ec);
+    std::cout << "restored the state before the last apply of host "
+              << state->value("host", std::string("?")) << " ("
+              << state->value("backend", std::string("?")) << " backend)\n";
     return 0;
 }
 
@@ -477,7 +534,9 @@ int runCli(int argc, char** argv) {
     diff->add_option("--backend", o.backend)->check(CLI::IsMember({"legacy", "nft"}));
 
     auto* apply = app.add_subcommand("apply", "load a policy into the kernel atomically");
-    apply->add_option("FILE", o.file)->required();
+    apply->add_option("FILE", o.file);
+    apply->add_flag("--rollback", o.rollback,
+                    "restore the state the last apply in this network namespace replaced");
     apply->add_option("--host", o.host);
     apply->add_option("--backend", o.backend)->check(CLI::IsMember({"legacy", "nft"}));
     apply->add_flag("--dry-run", o.dryRun);
@@ -501,7 +560,21 @@ int runCli(int argc, char** argv) {
     if (build->parsed()) return runBuild(o);
     if (lint->parsed()) return runLint(o);
     if (diff->parsed()) return runDiff(o);
-    if (apply->parsed()) return runApply(o);
+    if (apply->parsed()) {
+        if (o.rollback) {
+            if (!o.file.empty() || o.dryRun || o.confirm > 0) {
+                std::cerr << "policyc: error: apply --rollback takes no FILE, --dry-run or "
+                             "--confirm\n";
+                return 2;
+            }
+            return runRollback();
+        }
+        if (o.file.empty()) {
+            std::cerr << "policyc: error: apply needs FILE.pol (or --rollback)\n";
+            return 2;
+        }
+        return runApply(o);
+    }
     if (import->parsed()) {
         if (o.from == "nft-json")
             return notAvailable("import --from nft-json", "its reader comes next");

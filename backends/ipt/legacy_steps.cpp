@@ -14,6 +14,7 @@
 #include "backends/apply_step.h"
 #include "backends/ipt/ipt_blob.h"
 #include "backends/ipt/ipt_kernel.h"
+#include "backends/saved_state.h"
 
 namespace policyc::backends {
 namespace {
@@ -32,6 +33,12 @@ class LegacyTableStep : public ApplyStep {
           lock_(std::move(lock)),
           family_(family),
           table_(std::move(table)) {}
+    /// A step that installs `blob` itself (a saved state), not a host's encoding.
+    LegacyTableStep(ipt::Blob blob, std::shared_ptr<SharedLock> lock)
+        : lock_(std::move(lock)),
+          family_(blob.family),
+          table_(blob.table),
+          given_(std::move(blob)) {}
 
     std::string name() const override {
         return "iptables " + table_ + (family_ == Family::V4 ? " (IPv4)" : " (IPv6)");
@@ -51,7 +58,7 @@ class LegacyTableStep : public ApplyStep {
     /// namespace made for it in a child process, where the kernel checks it as it would here
     /// (hooks, targets, extensions, loops) and which vanishes with the child.
     bool check(Diagnostics& diags) override {
-        auto blob = ipt::encodeTable(*host_, family_, table_, diags);
+        auto blob = wanted(diags);
         if (!blob) return false;
         int fds[2];
         if (pipe(fds) != 0) return checkFailed(diags, std::strerror(errno));
@@ -85,7 +92,7 @@ class LegacyTableStep : public ApplyStep {
     }
 
     bool apply(Diagnostics& diags) override {
-        auto blob = ipt::encodeTable(*host_, family_, table_, diags);
+        auto blob = wanted(diags);
         if (!blob || !locked(diags) || !unchangedSinceSnapshot(diags)) return false;
         if (!replaceKeepingCounters(*snapshot_, *blob, diags)) return false;
         applied_ = std::move(blob);
@@ -97,7 +104,20 @@ class LegacyTableStep : public ApplyStep {
                replaceKeepingCounters(*applied_, *snapshot_, diags);
     }
 
+    nlohmann::json saved() const override {
+        const ipt::Blob& b = *snapshot_;
+        return {{"kind", "iptables"},         {"family", b.family == Family::V4 ? "ipv4" : "ipv6"},
+                {"table", b.table},           {"validHooks", b.validHooks},
+                {"hookEntry", b.hookEntry},   {"underflow", b.underflow},
+                {"numEntries", b.numEntries}, {"entries", toHex(b.entries)}};
+    }
+
   private:
+    std::optional<ipt::Blob> wanted(Diagnostics& diags) const {
+        if (given_) return given_;
+        return ipt::encodeTable(*host_, family_, table_, diags);
+    }
+
     /// Replaces `from` (what the kernel holds) by `to`; the rules `to` keeps keep their counters.
     /// Counters are bookkeeping: a failure to carry them is reported but does not fail the step.
     static bool replaceKeepingCounters(const ipt::Blob& from, const ipt::Blob& to,
@@ -147,6 +167,7 @@ class LegacyTableStep : public ApplyStep {
     std::shared_ptr<SharedLock> lock_;
     Family family_;
     std::string table_;
+    std::optional<ipt::Blob> given_;
     std::optional<ipt::Blob> snapshot_;
     std::optional<ipt::Blob> applied_;
     bool existed_ = false;
@@ -161,6 +182,29 @@ ApplySteps legacySteps(const ir::Host& host) {
     for (Family f : {Family::V4, Family::V6}) {
         for (const std::string& table : ipt::tablesToLoad(host, f))
             steps.push_back(std::make_unique<LegacyTableStep>(shared, lock, f, table));
+    }
+    return steps;
+}
+
+std::optional<ApplySteps> legacyRestoreSteps(const nlohmann::json& saved, std::string& error) {
+    auto lock = std::make_shared<SharedLock>();
+    ApplySteps steps;
+    for (const auto& step : saved) {
+        if (step.at("kind") != "iptables") continue;
+        ipt::Blob b;
+        b.family = step.at("family") == "ipv4" ? Family::V4 : Family::V6;
+        b.table = step.at("table").get<std::string>();
+        b.validHooks = step.at("validHooks").get<uint32_t>();
+        b.hookEntry = step.at("hookEntry").get<std::array<uint32_t, ipt::kNumHooks>>();
+        b.underflow = step.at("underflow").get<std::array<uint32_t, ipt::kNumHooks>>();
+        b.numEntries = step.at("numEntries").get<uint32_t>();
+        auto entries = fromHex(step.at("entries").get<std::string>());
+        if (!entries) {
+            error = "the saved iptables " + b.table + " table is not hex";
+            return std::nullopt;
+        }
+        b.entries = std::move(*entries);
+        steps.push_back(std::make_unique<LegacyTableStep>(std::move(b), lock));
     }
     return steps;
 }

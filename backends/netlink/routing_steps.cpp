@@ -12,6 +12,7 @@
 #include "backends/apply_step.h"
 #include "backends/netlink/routing_rtnl.h"
 #include "backends/netlink/sysctl_proc.h"
+#include "backends/saved_state.h"
 #include "backends/text/routing_tag.h"
 
 namespace policyc::backends {
@@ -80,6 +81,14 @@ class RoutingStep : public ApplyStep {
     }
 
     bool undo(Diagnostics& diags) override { return restore(diags); }
+
+    /// The protocol-211 rules and routes as the kernel dumped them.
+    nlohmann::json saved() const override {
+        nlohmann::json rules = nlohmann::json::array(), routes = nlohmann::json::array();
+        for (const auto& r : saved_.rules) rules.push_back(toHex(r.dumped));
+        for (const auto& r : saved_.routes) routes.push_back(toHex(r.dumped));
+        return {{"kind", "routing"}, {"rules", rules}, {"routes", routes}};
+    }
 
   private:
     bool install(const ir::RoutingRule& rule, Diagnostics& diags, const SourceSpan& span) {
@@ -187,6 +196,12 @@ class SysctlStep : public ApplyStep {
 
     bool undo(Diagnostics& diags) override { return writeBack(saved_.size(), diags); }
 
+    nlohmann::json saved() const override {
+        nlohmann::json values = nlohmann::json::array();
+        for (const auto& [key, value] : saved_) values.push_back({key, value});
+        return {{"kind", "sysctls"}, {"values", values}};
+    }
+
   private:
     /// Restores the first `count` saved values, last first, so a key set twice ends as found.
     bool writeBack(size_t count, Diagnostics& diags) {
@@ -216,6 +231,46 @@ ApplySteps routingSteps(const ir::Host& host) {
     steps.push_back(std::make_unique<RoutingStep>(host));
     if (!host.sysctls.empty()) steps.push_back(std::make_unique<SysctlStep>(host));
     return steps;
+}
+
+std::optional<ApplySteps> routingRestoreSteps(const nlohmann::json& saved, std::string& error) {
+    ir::Host host;
+    bool routing = false;
+    const auto names = netlink::systemInterfaces();
+    for (const auto& step : saved) {
+        if (step.at("kind") == "routing") {
+            routing = true;
+            for (const auto& kind : {"rules", "routes"}) {
+                for (const auto& hex : step.at(kind)) {
+                    auto msg = fromHex(hex.get<std::string>());
+                    const auto* nlh = msg && msg->size() >= sizeof(nlmsghdr)
+                                          ? reinterpret_cast<const nlmsghdr*>(msg->data())
+                                          : nullptr;
+                    if (nlh && nlh->nlmsg_len > msg->size()) nlh = nullptr;
+                    bool ok = false;
+                    if (nlh && std::string_view(kind) == "rules") {
+                        if (auto r = netlink::decodeRule(*nlh))
+                            host.routingRules.push_back(*r), ok = true;
+                    } else if (nlh) {
+                        if (auto r = netlink::decodeRoute(*nlh, names))
+                            host.routes.push_back(*r), ok = true;
+                    }
+                    if (!ok) {
+                        error = std::string("a saved routing ") +
+                                (std::string_view(kind) == "rules" ? "rule" : "route") +
+                                " cannot be read back (an interface it names may be gone)";
+                        return std::nullopt;
+                    }
+                }
+            }
+        } else if (step.at("kind") == "sysctls") {
+            for (const auto& kv : step.at("values"))
+                host.sysctls.push_back(
+                    {kv.at(0).get<std::string>(), kv.at(1).get<std::string>(), {}});
+        }
+    }
+    if (!routing) return ApplySteps{};
+    return routingSteps(host);
 }
 
 }  // namespace policyc::backends

@@ -243,6 +243,130 @@ bool replaceTables(NftSocket& sock, const std::vector<uint16_t>& replace, const 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Objects as messages, for saved states
+
+namespace {
+
+/// Builds one message with `build`, then trims it. Attributes have 16-bit lengths, so an object
+/// message (a set without its elements) stays under 128 KiB.
+template <typename Build>
+std::vector<uint8_t> oneMessage(uint16_t type, uint16_t family, Build build) {
+    std::vector<uint8_t> buf(128u << 10);
+    nlmsghdr* nlh =
+        nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), type, family, NLM_F_CREATE, 0);
+    build(nlh);
+    buf.resize(nlh->nlmsg_len);
+    return buf;
+}
+
+}  // namespace
+
+std::vector<uint8_t> objectMessage(const NftObject& o) {
+    switch (o.kind) {
+        case NftObject::Kind::Table:
+            return oneMessage(NFT_MSG_NEWTABLE, o.family, [&](nlmsghdr* n) {
+                nftnl_table_nlmsg_build_payload(n, o.table.get());
+            });
+        case NftObject::Kind::Chain:
+            return oneMessage(NFT_MSG_NEWCHAIN, o.family, [&](nlmsghdr* n) {
+                nftnl_chain_nlmsg_build_payload(n, o.chain.get());
+            });
+        case NftObject::Kind::Set:
+            return oneMessage(NFT_MSG_NEWSET, o.family,
+                              [&](nlmsghdr* n) { nftnl_set_nlmsg_build_payload(n, o.set.get()); });
+        case NftObject::Kind::Rule:
+            return oneMessage(NFT_MSG_NEWRULE, o.family, [&](nlmsghdr* n) {
+                nftnl_rule_nlmsg_build_payload(n, o.rule.get());
+            });
+    }
+    return {};
+}
+
+std::optional<std::vector<SetElement>> setElements(const NftObject& set) {
+    std::vector<SetElement> out;
+    nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(set.set.get());
+    if (!it) return std::nullopt;
+    bool ok = true;
+    for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e && ok;
+         e = nftnl_set_elems_iter_next(it)) {
+        SetElement el;
+        auto bytes = [&](uint16_t attr) {
+            uint32_t len = 0;
+            const auto* p = static_cast<const uint8_t*>(nftnl_set_elem_get(e, attr, &len));
+            return p ? std::vector<uint8_t>(p, p + len) : std::vector<uint8_t>{};
+        };
+        el.key = bytes(NFTNL_SET_ELEM_KEY);
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END))
+            el.keyEnd = bytes(NFTNL_SET_ELEM_KEY_END);
+        if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+            el.flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+        for (uint16_t other : {NFTNL_SET_ELEM_VERDICT, NFTNL_SET_ELEM_CHAIN, NFTNL_SET_ELEM_DATA,
+                               NFTNL_SET_ELEM_TIMEOUT, NFTNL_SET_ELEM_EXPR, NFTNL_SET_ELEM_OBJREF,
+                               NFTNL_SET_ELEM_EXPRESSIONS})
+            ok = ok && !nftnl_set_elem_is_set(e, other);
+        out.push_back(std::move(el));
+    }
+    nftnl_set_elems_iter_destroy(it);
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+void addSetElements(NftObject& set, const std::vector<SetElement>& elements) {
+    for (const SetElement& el : elements) {
+        nftnl_set_elem* e = nftnl_set_elem_alloc();
+        nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el.key.data(),
+                           static_cast<uint32_t>(el.key.size()));
+        if (!el.keyEnd.empty())
+            nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, el.keyEnd.data(),
+                               static_cast<uint32_t>(el.keyEnd.size()));
+        if (el.flags) nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, *el.flags);
+        nftnl_set_elem_add(set.set.get(), e);
+    }
+}
+
+std::optional<NftObject> objectFromMessage(const std::vector<uint8_t>& msg, uint16_t family) {
+    auto header = [](const std::vector<uint8_t>& m) -> const nlmsghdr* {
+        if (m.size() < sizeof(nlmsghdr)) return nullptr;
+        const auto* n = reinterpret_cast<const nlmsghdr*>(m.data());
+        return n->nlmsg_len <= m.size() && n->nlmsg_len >= NLMSG_HDRLEN ? n : nullptr;
+    };
+    const nlmsghdr* nlh = header(msg);
+    if (!nlh) return std::nullopt;
+    NftObject o;
+    o.family = family;
+    switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+        case NFT_MSG_NEWTABLE:
+            o.kind = NftObject::Kind::Table;
+            o.table.reset(nftnl_table_alloc());
+            if (nftnl_table_nlmsg_parse(nlh, o.table.get()) < 0) return std::nullopt;
+            return o;
+        case NFT_MSG_NEWCHAIN:
+            o.kind = NftObject::Kind::Chain;
+            o.chain.reset(nftnl_chain_alloc());
+            if (nftnl_chain_nlmsg_parse(nlh, o.chain.get()) < 0 ||
+                !nftnl_chain_is_set(o.chain.get(), NFTNL_CHAIN_NAME))
+                return std::nullopt;
+            o.chainName = nftnl_chain_get_str(o.chain.get(), NFTNL_CHAIN_NAME);
+            return o;
+        case NFT_MSG_NEWSET: {
+            o.kind = NftObject::Kind::Set;
+            o.set.reset(nftnl_set_alloc());
+            if (nftnl_set_nlmsg_parse(nlh, o.set.get()) < 0) return std::nullopt;
+            return o;
+        }
+        case NFT_MSG_NEWRULE:
+            o.kind = NftObject::Kind::Rule;
+            o.rule.reset(nftnl_rule_alloc());
+            if (nftnl_rule_nlmsg_parse(nlh, o.rule.get()) < 0 ||
+                !nftnl_rule_is_set(o.rule.get(), NFTNL_RULE_CHAIN))
+                return std::nullopt;
+            o.chainName = nftnl_rule_get_str(o.rule.get(), NFTNL_RULE_CHAIN);
+            return o;
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Dumps
 
 namespace {

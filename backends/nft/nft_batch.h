@@ -62,6 +62,23 @@ bool replaceTables(NftSocket& sock, const std::vector<uint16_t>& replace, const 
                    std::optional<uint32_t> genid, BatchError& error,
                    BatchMode mode = BatchMode::Commit);
 
+/// One object as the NEW* message a batch carries it in (a set without its elements), and an
+/// object read back from one: how a saved state is kept on disk.
+std::vector<uint8_t> objectMessage(const NftObject& o);
+std::optional<NftObject> objectFromMessage(const std::vector<uint8_t>& msg, uint16_t family);
+
+/// One element of a set as policyc's tables use them: a key, an interval's end key, flags.
+/// (libnftnl 1.2.4 cannot parse back the NEWSETELEM message it builds for a set, so elements
+/// are kept this way.)
+struct SetElement {
+    std::vector<uint8_t> key;
+    std::vector<uint8_t> keyEnd;
+    std::optional<uint32_t> flags;
+};
+/// nullopt when an element carries more (data, verdicts, timeouts, expressions ...).
+std::optional<std::vector<SetElement>> setElements(const NftObject& set);
+void addSetElements(NftObject& set, const std::vector<SetElement>& elements);
+
 /// The live `policyc` table of `family` as objects replaceTables can add back (handles and
 /// counters of the kernel's copy dropped). False with `error` on failure.
 bool dumpTable(NftSocket& sock, uint16_t family, NftRuleset& into, std::string& error);

@@ -9,6 +9,7 @@
 #include "backends/cgroup2.h"
 #include "backends/nft/nft_batch.h"
 #include "backends/nft/nft_linearize.h"
+#include "backends/saved_state.h"
 
 namespace policyc::backends {
 namespace {
@@ -17,28 +18,30 @@ using namespace nft;
 
 class NftStep : public ApplyStep {
   public:
-    explicit NftStep(const ir::Host& host) : host_(host) {}
+    explicit NftStep(const ir::Host& host) : host_(&host), span_(host.span) {}
+    /// A step that installs `ruleset` itself (a saved state) in place of the `policyc` tables
+    /// of its families.
+    explicit NftStep(NftRuleset ruleset) : wanted_(std::move(ruleset)) {}
     std::string name() const override { return "nftables tables"; }
 
     bool snapshot(Diagnostics& diags) override {
-        wanted_ = linearize(host_, cgroup2Mount().value_or("/sys/fs/cgroup"));
+        if (host_) wanted_ = linearize(*host_, cgroup2Mount().value_or("/sys/fs/cgroup"));
         if (!wanted_.errors.empty()) {
             for (const std::string& e : wanted_.errors)
-                diags.report(Code::E301, host_.span, "nftables: " + e);
+                diags.report(Code::E301, span_, "nftables: " + e);
             return false;
         }
-        if (!sock_.error().empty()) return fail(diags, host_.span, sock_.error());
+        if (!sock_.error().empty()) return fail(diags, span_, sock_.error());
         std::string error;
         old_ = NftRuleset{};
         for (uint16_t family : wanted_.families) {
             auto exists = tableExists(sock_, family, error);
-            if (!exists) return fail(diags, host_.span, error);
-            if (*exists && !dumpTable(sock_, family, old_, error))
-                return fail(diags, host_.span, error);
+            if (!exists) return fail(diags, span_, error);
+            if (*exists && !dumpTable(sock_, family, old_, error)) return fail(diags, span_, error);
         }
         // Read last, so that anything changed after the dump makes apply fail.
         genid_ = generationId(sock_, error);
-        if (!genid_) return fail(diags, host_.span, error);
+        if (!genid_) return fail(diags, span_, error);
         return true;
     }
 
@@ -55,16 +58,38 @@ class NftStep : public ApplyStep {
             where = std::string(" (") + kKinds[static_cast<int>(o.kind)] +
                     (o.chainName.empty() ? "" : " in chain " + o.chainName) + ")";
         }
-        diags.report(Code::E301, host_.span,
+        diags.report(Code::E301, span_,
                      "cannot restore the previous nftables tables: " + error.message + where);
         return false;
+    }
+
+    nlohmann::json saved() const override {
+        nlohmann::json objects = nlohmann::json::array();
+        for (const NftObject& o : old_.objects) {
+            nlohmann::json j = {{"family", o.family}, {"msg", toHex(objectMessage(o))}};
+            if (o.kind == NftObject::Kind::Set) {
+                auto elements = setElements(o);
+                // A set policyc's tables never make: nothing that could be restored exactly.
+                if (!elements) return nullptr;
+                nlohmann::json list = nlohmann::json::array();
+                for (const auto& e : *elements) {
+                    nlohmann::json el = {{"key", toHex(e.key)}};
+                    if (!e.keyEnd.empty()) el["keyEnd"] = toHex(e.keyEnd);
+                    if (e.flags) el["flags"] = *e.flags;
+                    list.push_back(std::move(el));
+                }
+                j["elements"] = std::move(list);
+            }
+            objects.push_back(std::move(j));
+        }
+        return {{"kind", "nftables"}, {"families", wanted_.families}, {"objects", objects}};
     }
 
   private:
     bool send(Diagnostics& diags, BatchMode mode) {
         BatchError error;
         if (replaceTables(sock_, wanted_.families, wanted_, genid_, error, mode)) return true;
-        SourceSpan span = host_.span;
+        SourceSpan span = span_;
         std::ostringstream msg;
         msg << "the kernel refused the nftables update: " << error.message;
         if (error.object) {
@@ -86,7 +111,8 @@ class NftStep : public ApplyStep {
         return false;
     }
 
-    const ir::Host& host_;
+    const ir::Host* host_ = nullptr;
+    SourceSpan span_;
     NftSocket sock_;
     NftRuleset wanted_;
     NftRuleset old_;
@@ -98,6 +124,40 @@ class NftStep : public ApplyStep {
 ApplySteps nftSteps(const ir::Host& host) {
     ApplySteps steps;
     if (!host.tables.empty()) steps.push_back(std::make_unique<NftStep>(host));
+    return steps;
+}
+
+std::optional<ApplySteps> nftRestoreSteps(const nlohmann::json& saved, std::string& error) {
+    ApplySteps steps;
+    for (const auto& step : saved) {
+        if (step.at("kind") != "nftables") continue;
+        NftRuleset ruleset;
+        ruleset.families = step.at("families").get<std::vector<uint16_t>>();
+        for (const auto& o : step.at("objects")) {
+            auto msg = fromHex(o.at("msg").get<std::string>());
+            auto object =
+                msg ? objectFromMessage(*msg, o.at("family").get<uint16_t>()) : std::nullopt;
+            std::vector<SetElement> elements;
+            for (const auto& e : o.value("elements", nlohmann::json::array())) {
+                auto key = fromHex(e.at("key").get<std::string>());
+                auto end = fromHex(e.value("keyEnd", std::string()));
+                if (!key || !end)
+                    object.reset();
+                else
+                    elements.push_back({*key, *end,
+                                        e.contains("flags")
+                                            ? std::optional<uint32_t>(e.at("flags").get<uint32_t>())
+                                            : std::nullopt});
+            }
+            if (!object) {
+                error = "a saved nftables object cannot be read back";
+                return std::nullopt;
+            }
+            if (object->kind == NftObject::Kind::Set) addSetElements(*object, elements);
+            ruleset.objects.push_back(std::move(*object));
+        }
+        steps.push_back(std::make_unique<NftStep>(std::move(ruleset)));
+    }
     return steps;
 }
 

@@ -19,6 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 require_netns
 policyc=$1 pol=$2 backend=$3 mode=$4
 work=$(mktemp -d)
+export POLICYC_STATE_DIR=$work/state  # apply's saved state for --rollback: not /var/lib/policyc
 nsA="pcx-apA-$$" nsB="pcx-apB-$$"
 made_cgroups=()
 cleanup() {

@@ -11,6 +11,7 @@
 #    legacy holds the xtables lock from read to commit, so iptables cannot write meanwhile;
 #  - legacy: the counters of rules (and chain policies) an apply does not change are kept,
 #    through a re-apply and through the rollback of an unconfirmed one;
+#  - `apply --rollback` (another run) restores exactly the state the last apply replaced, once;
 #  - run over SSH (SSH_CONNECTION), a policy whose INPUT would drop the session is refused
 #    (exit 1, nothing changed, lockout-risk names the chain) unless --force.
 # usage: workflow.sh POLICYC legacy|nft
@@ -22,6 +23,7 @@ policyc=$1 backend=$2
 pol=$here/../../samples/client.pol
 ns="pcx-wf-$$"
 work=$(mktemp -d)
+export POLICYC_STATE_DIR=$work/state  # apply's saved state for --rollback: not /var/lib/policyc
 cleanup() { ip netns del "$ns" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 "$policyc" build "$pol" -o "$work/out" > /dev/null || exit 1
@@ -132,6 +134,27 @@ for _ in range(5): s.sendto(b"x", ("127.0.0.1", 9))'
     [ "${c2:-0}" -ge "${c1:-1}" ] || no "an unconfirmed apply's rollback reset the counter ($c1 -> ${c2:-nothing})"
 fi
 
+# apply --rollback: client.pol, then another policy, then back to client.pol's state.
+cat > "$work/other.pol" <<'POL'
+table filter {
+    chain INPUT {
+        tcp dport 80 accept
+    }
+}
+rule priority 500 fwmark 0x5 lookup 5
+POL
+run apply > /dev/null 2>&1 || no "apply before the rollback check failed"
+listing "$ns" > "$work/LA"
+nsenter --net="/run/netns/$ns" "$policyc" apply "$work/other.pol" --backend "$backend" > /dev/null 2>&1 ||
+    no "apply of another policy failed"
+nsenter --net="/run/netns/$ns" "$policyc" apply --rollback > "$work/log" 2>&1 ||
+    no "apply --rollback failed: $(cat "$work/log")"
+listing "$ns" > "$work/LR"
+diff -u --label "after apply" --label "after apply of another policy and --rollback" "$work/LA" "$work/LR" ||
+    no "apply --rollback did not restore the state the last apply replaced"
+nsenter --net="/run/netns/$ns" "$policyc" apply --rollback > "$work/log" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q 'no saved state' "$work/log" || no "a second --rollback exited $rc: $(cat "$work/log")"
+
 # Lockout: a default-drop INPUT without a rule for the session it is applied through.
 cat > "$work/lockout.pol" <<'POL'
 table filter {
@@ -153,5 +176,5 @@ SSH_CONNECTION="192.168.1.50 51234 192.168.1.3 22" nsenter --net="/run/netns/$ns
     apply "$work/lockout.pol" --backend "$backend" --force > "$work/log" 2>&1 ||
     no "apply --force of the lockout policy failed: $(cat "$work/log")"
 
-[ $fail -eq 0 ] && echo "ok: workflow ($backend): context, --confirm, foreign state, concurrent change, counters, lockout"
+[ $fail -eq 0 ] && echo "ok: workflow ($backend): context, --confirm, foreign state, concurrent change, counters, rollback, lockout"
 exit $fail

@@ -51,6 +51,8 @@ class Harness:
         self.logs = []  # their log files
         self.policy = None
         self.work = tempfile.mkdtemp(prefix="policyc-scen-")
+        # apply keeps the state it replaced for --rollback: here, not in /var/lib/policyc
+        os.environ["POLICYC_STATE_DIR"] = os.path.join(self.work, "state")
         self.failures = 0
         self.lineno = 0
         self.known_defect = None  # the failure a `known-defect:` statement must still show
