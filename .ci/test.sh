@@ -15,4 +15,5 @@ cd ..
 # depend on the machine's speed. Longer, random exploration: tests/fuzz/run.sh SECONDS.
 bash tests/sanitize.sh build-asan
 bash tests/fuzz/run.sh --runs 20000 compile import_iptables
+bash tests/fuzz/run.sh --runs 100000 import_nft_json
 bash tests/fuzz/run.sh --runs 1000000 ipt_blob rtnl

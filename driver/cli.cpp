@@ -212,11 +212,6 @@ bool isFrontEndError(const Diagnostic& d) {
 }
 
 int runLint(const Options& o) {
-    if (o.from == "nft-json") {
-        std::cerr << "policyc: error: lint --from nft-json is not available yet: this version "
-                     "lints .pol files, iptables-save dumps and --live [not-available]\n";
-        return 2;
-    }
     if (o.file.empty() && !o.live) {
         std::cerr << "policyc: error: lint needs FILE.pol, --from KIND FILE or --live\n";
         return 2;
@@ -491,15 +486,6 @@ int runDiff(const Options& o) {
     return 1;
 }
 
-int notAvailable(std::string_view verb, std::string_view issue) {
-    std::cerr
-        << "policyc: error: '" << verb << "' is not available yet in this version (" << issue
-        << ") [not-available]\n"
-        << "  hint: 'policyc build FILE.pol' writes the iptables-restore, nft -f and ip -batch "
-           "renderings, which the real tools can load\n";
-    return 2;
-}
-
 }  // namespace
 
 int runCli(int argc, char** argv) {
@@ -575,11 +561,7 @@ int runCli(int argc, char** argv) {
         }
         return runApply(o);
     }
-    if (import->parsed()) {
-        if (o.from == "nft-json")
-            return notAvailable("import --from nft-json", "its reader comes next");
-        return runImport(o.from, o.file);
-    }
+    if (import->parsed()) return runImport(o.from, o.file);
     return 2;
 }
 

@@ -76,12 +76,12 @@ expect_exit 0 "lint without --werror on warnings" "$policyc" lint "$work/unused.
 expect_exit 1 "lint --werror on warnings" "$policyc" lint --werror "$work/unused.pol"
 grep -q 'unused.pol:2:8: warning: .*\[unused-chain\]' "$work/out" && ok || bad "unused-chain warning"
 
-# Verbs of later issues say so plainly.
-for verb in "import --from nft-json x"; do
-    expect_exit 2 "$verb" "$policyc" $verb
-    grep -q "not available yet" "$work/err" && ok || bad "$verb does not say it is unavailable"
-done
-expect_exit 2 "lint --from nft-json" "$policyc" lint --from nft-json x
+# nft JSON input: a missing file and broken JSON are exit 2 with a located error.
+expect_exit 2 "import --from nft-json of a missing file" "$policyc" import --from nft-json "$work/none.json"
+printf '{"nftables": [\n  {"table": {"family": "inet", "name": "t", "handle": 1}},\n  oops\n]}\n' > "$work/bad.json"
+expect_exit 2 "import --from nft-json of broken JSON" "$policyc" import --from nft-json "$work/bad.json"
+grep -q 'bad.json:3:3: error' "$work/err" && ok || bad "broken JSON: no line:column ($(cat "$work/err"))"
+expect_exit 2 "lint --from nft-json of broken JSON" "$policyc" lint --from nft-json "$work/bad.json"
 # apply stops before the kernel on bad input or an ambiguous host (never run for real here:
 # this test runs in the host's namespace; tests/kernel/golden_apply.sh applies in scratch ones).
 expect_exit 2 "apply of a bad file" "$policyc" apply golden/errors/syntax.pol

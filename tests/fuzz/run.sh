@@ -6,12 +6,15 @@
 #        tests/fuzz/run.sh --runs N [TARGET...]     reproduce: each target for N inputs from seed 1
 #                                                  and a fresh corpus; the same result on every
 #                                                  machine, which is what CI runs
-#   targets: compile import_iptables ipt_blob rtnl (the default), and nft_delinearize, which is
-#   opt-in: its input goes through libnftnl's *_nlmsg_parse first, and libnftnl 1.2.4 trusts the
-#   kernel (it exits or dereferences NULL on malformed attributes), so most of its findings are
-#   libnftnl's, not policyc's.
+#   targets: compile import_iptables import_nft_json ipt_blob rtnl (the default), and
+#   nft_delinearize, which is opt-in: its input goes through libnftnl's *_nlmsg_parse first, and
+#   libnftnl 1.2.4 trusts the kernel (it exits or dereferences NULL on malformed attributes), so
+#   most of its findings are libnftnl's, not policyc's.
 # Seeds are read in place: samples, tests/golden, tests/scenario, ../shared/conformance save
-# dumps, and the blobs/messages policyc's own encoders make of the .pol files (policyc_fuzz_seeds).
+# dumps, and the blobs/messages policyc's own encoders make of the .pol files (policyc_fuzz_seeds);
+# import_nft_json's are nftables' own rule tests (../shared/conformance/nftables/py/*/*.t.json)
+# made into whole documents, and, as root, `nft -j list ruleset` of every golden .nft
+# (tests/import/nft_json_seeds.sh).
 # Crashes go to BUILD/fuzz-artifacts/TARGET; any crash, leak, slow input or timeout fails the
 # run. Each artifact found once belongs in tests/fuzz/regressions/TARGET, which the unit tests
 # replay. BUILD is $POLICYC_FUZZ_BUILD or build-fuzz.
@@ -32,7 +35,7 @@ else
     what="${seconds}s"
 fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(compile import_iptables ipt_blob rtnl)
+[ ${#targets[@]} -gt 0 ] || targets=(compile import_iptables import_nft_json ipt_blob rtnl)
 build=${POLICYC_FUZZ_BUILD:-$root/build-fuzz}
 dumps=$root/../shared/conformance/iptables/save-dumps
 
@@ -58,12 +61,14 @@ ASAN_OPTIONS=detect_leaks=0 "$build/tests/fuzz/policyc_fuzz_seeds" "$build/fuzz-
 # .pol keywords as a dictionary: mutations then produce words the grammar knows.
 grep -o "'[a-z@][a-z0-9_-]*'" "$root/grammar/Policy.g4" | sort -u | sed 's/^'"'"'\(.*\)'"'"'$/"\1"/' \
     > "$build/fuzz-seeds/pol.dict"
+bash "$root/tests/import/nft_json_seeds.sh" "$build/fuzz-seeds/import_nft_json"
 
 seeds_of() {
     case $1 in
         compile) echo "$root/samples $root/tests/golden/ok $root/tests/golden/errors" \
                       "$root/tests/golden/lint $root/tests/scenario" ;;
         import_iptables) echo "$dumps $root/tests/golden/import" ;;
+        import_nft_json) echo "$build/fuzz-seeds/import_nft_json" ;;
         ipt_blob) echo "$build/fuzz-seeds/ipt_blob" ;;
         rtnl) echo "$build/fuzz-seeds/rtnl" ;;
         nft_delinearize) echo "$build/fuzz-seeds/nft_delinearize" ;;
@@ -84,11 +89,13 @@ for t in "${targets[@]}"; do
     [ -d "$root/tests/fuzz/regressions/$t" ] && extra+=("$root/tests/fuzz/regressions/$t")
     echo "== fuzz_$t for $what"
     # Run in a scratch directory: .pol includes are relative to it. stdin closed: an include of
-    # "-" or /dev/stdin must not wait for a terminal.
+    # "-" or /dev/stdin must not wait for a terminal. The corpus comes first: libFuzzer writes
+    # the inputs it finds into the first directory, and the others (the regressions among them)
+    # must stay as they are.
     # shellcheck disable=SC2046
     if ! (cd "$build/fuzz-work" && "$build/tests/fuzz/fuzz_$t" "${budget[@]}" \
             -timeout=20 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
-            -artifact_prefix="$artifacts" "${extra[@]}" "$corpus" $(seeds_of "$t") \
+            -artifact_prefix="$artifacts" "$corpus" "${extra[@]}" $(seeds_of "$t") \
             < /dev/null 2>&1 | tail -n 40); then
         failed+=("$t")
     fi

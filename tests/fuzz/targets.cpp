@@ -21,6 +21,7 @@
 #include "backends/nft/nft_delinearize.h"
 #include "compiler/compile.h"
 #include "compiler/import_iptables.h"
+#include "compiler/import_nft_json.h"
 
 namespace policyc::fuzz {
 
@@ -66,6 +67,13 @@ void importOne(const uint8_t* data, size_t size) {
     Diagnostics diags;
     uint32_t id = sources.add("fuzz.save", std::string(reinterpret_cast<const char*>(data), size));
     if (!importIptablesSave(id, "fuzz", sources, diags)) renderText(diags.sorted(), sources);
+}
+
+void importNftJsonOne(const uint8_t* data, size_t size) {
+    SourceManager sources;
+    Diagnostics diags;
+    uint32_t id = sources.add("fuzz.json", std::string(reinterpret_cast<const char*>(data), size));
+    if (!importNftJson(id, "fuzz", sources, diags)) renderText(diags.sorted(), sources);
 }
 
 std::optional<backends::ipt::Blob> blobFromBytes(const uint8_t* data, size_t size) {
@@ -266,9 +274,10 @@ std::vector<uint8_t> nftMessagesOf(const ir::Host& host) {
 }
 
 Target targetNamed(std::string_view name) {
-    static constexpr std::array<std::pair<std::string_view, Target>, 5> kTargets{{
+    static constexpr std::array<std::pair<std::string_view, Target>, 6> kTargets{{
         {"compile", compileOne},
         {"import_iptables", importOne},
+        {"import_nft_json", importNftJsonOne},
         {"ipt_blob", iptBlobOne},
         {"rtnl", rtnlOne},
         {"nft_delinearize", nftOne},

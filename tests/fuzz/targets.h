@@ -17,6 +17,8 @@ namespace policyc::fuzz {
 void compileOne(const uint8_t* data, size_t size);
 /// importIptablesSave on the bytes as iptables-save text.
 void importOne(const uint8_t* data, size_t size);
+/// importNftJson on the bytes as `nft -j list ruleset` output.
+void importNftJsonOne(const uint8_t* data, size_t size);
 /// decodeTable on a Blob read from the bytes (blobFromBytes).
 void iptBlobOne(const uint8_t* data, size_t size);
 /// decodeRule and decodeRoute (and the helpers that read dumped messages) on one nlmsghdr.
