@@ -13,6 +13,7 @@
 #include "backends/cgroup2.h"
 #include "backends/ipt/ipt_blob.h"
 #include "backends/ipt/ipt_kernel.h"
+#include "backends/ipt/ipt_ownership.h"
 #include "backends/netlink/routing_rtnl.h"
 #include "backends/netlink/sysctl_proc.h"
 #include "backends/nft/nft_batch.h"
@@ -73,10 +74,21 @@ void legacySections(const ir::Host& host, Diagnostics& diags, std::vector<DiffSe
             }
             live.push_back(std::move(*table));
         }
+        // Apply keeps the chains the host does not declare: they are context, not drift.
+        std::vector<std::string> context;
+        for (const ir::Table& t : live) {
+            for (const ir::Chain& c : ipt::foreignChains(host, f, t).chains) {
+                std::ostringstream line;
+                line << "iptables " << t.name << " (" << familyWord(f) << ") chain " << c.name
+                     << " (" << c.rules.size() << (c.rules.size() == 1 ? " rule" : " rules")
+                     << ") is not declared by the policy: apply keeps it";
+                context.push_back(line.str());
+            }
+        }
+        const ir::Host wanted = ipt::withForeignChains(host, f, live);
         out.push_back({"iptables (" + familyWord(f) + ")",
                        backends::renderIptables(withTables(host, std::move(live)), f),
-                       backends::renderIptables(host, f),
-                       {}});
+                       backends::renderIptables(wanted, f), std::move(context)});
     }
 }
 

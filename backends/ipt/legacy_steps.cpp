@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // legacySteps(): one reversible step per (family, iptables table) the host fills, each
-// replacing the whole table with one IPT_SO_SET_REPLACE. The steps share one xtables lock, taken
+// replacing the chains the host declares with one IPT_SO_SET_REPLACE of the table (other chains
+// kept as they are: ipt_ownership.h). The steps share one xtables lock, taken
 // by the first snapshot and held until the steps are destroyed: no iptables run can change a
 // table between policyc's read, its replace and a rollback.
 #include <sched.h>
@@ -14,6 +15,7 @@
 #include "backends/apply_step.h"
 #include "backends/ipt/ipt_blob.h"
 #include "backends/ipt/ipt_kernel.h"
+#include "backends/ipt/ipt_ownership.h"
 #include "backends/saved_state.h"
 
 namespace policyc::backends {
@@ -113,9 +115,23 @@ class LegacyTableStep : public ApplyStep {
     }
 
   private:
+    /// The host's chains over the live table: chains it does not declare stay as they are.
     std::optional<ipt::Blob> wanted(Diagnostics& diags) const {
         if (given_) return given_;
-        return ipt::encodeTable(*host_, family_, table_, diags);
+        if (!existed_) return ipt::encodeTable(*host_, family_, table_, diags);
+        Diagnostics local;
+        auto live = ipt::decodeTable(*snapshot_, local);
+        if (!live) {
+            diags.report(Code::E301, {},
+                         name() +
+                             " holds rules policyc cannot read, so it cannot keep the chains "
+                             "it does not own: " +
+                             (local.items().empty() ? std::string("unreadable")
+                                                    : local.items().back().message));
+            return std::nullopt;
+        }
+        return ipt::encodeTable(ipt::withForeignChains(*host_, family_, {*live}), family_, table_,
+                                diags);
     }
 
     /// Replaces `from` (what the kernel holds) by `to`; the rules `to` keeps keep their counters.

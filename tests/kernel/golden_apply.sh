@@ -61,9 +61,10 @@ add_drift() {
         local file=$r.iptables tool=iptables-legacy
         [ -s "$file" ] || { file=$r.ip6tables; tool=ip6tables-legacy; }
         [ -s "$file" ] || return 0
+        # a chain the policy declares (one with rules): chains it does not declare are kept
         local table chain
-        table=$(sed -n 's/^\*//p' "$file" | head -1)
-        chain=$(awk -v t="*$table" '$0 == t {on=1; next} on && /^:/ {print substr($1, 2); exit}' "$file")
+        read -r table chain < <(awk '/^\*/ {t = substr($1, 2)} /^-A / {print t, $2; exit}' "$file")
+        [ -n "$chain" ] || return 0
         ip netns exec "$ns" "$tool" -t "$table" -A "$chain" -m mark --mark 0x7777 -j ACCEPT
     fi
     echo drift

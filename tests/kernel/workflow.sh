@@ -2,7 +2,8 @@
 # The review-then-apply workflow with one backend, on samples/client.pol in a scratch netns
 # that already holds foreign state (tables, chains, rules, ip rules and routes policyc does
 # not own):
-#  - diff lists the foreign nft base chains at policyc's hooks as context, not as drift;
+#  - diff lists the foreign nft base chains at policyc's hooks, and the legacy chains the policy
+#    does not declare in the tables it loads, as context, not as drift;
 #  - apply and rollback keep every foreign object;
 #  - `apply --confirm 2` without an answer restores the exact previous listing and exits 1;
 #    with "yes" it keeps the new state and exits 0;
@@ -45,6 +46,11 @@ done
 ip netns exec "$ns" iptables-legacy -t raw -N FOREIGN
 ip netns exec "$ns" iptables-legacy -t raw -A FOREIGN -s 203.0.113.9 -j DROP
 ip netns exec "$ns" iptables-legacy -t raw -A PREROUTING -j FOREIGN
+# In mangle, which the policy declares (OUTPUT): a chain of another tool, and its jump from a
+# built-in chain the policy does not declare. Legacy apply replaces only declared chains.
+ip netns exec "$ns" iptables-legacy -t mangle -N OTHERTOOL
+ip netns exec "$ns" iptables-legacy -t mangle -A OTHERTOOL -s 203.0.113.12 -j RETURN
+ip netns exec "$ns" iptables-legacy -t mangle -A PREROUTING -j OTHERTOOL
 ip netns exec "$ns" nft add table inet foreign
 ip netns exec "$ns" nft add chain inet foreign out '{ type filter hook output priority 10; }'
 ip netns exec "$ns" nft add rule inet foreign out ip daddr 203.0.113.10 counter drop
@@ -52,15 +58,24 @@ ip -n "$ns" rule add priority 4321 fwmark 0x99 lookup 99
 ip -n "$ns" route add blackhole 198.51.100.0/24 table 99
 
 listing "$ns" "$sysctls" > "$work/L0"
-foreign() { grep -E 'FOREIGN|203\.0\.113\.(9|10)|table inet foreign|4321|198\.51\.100' "$1"; }
+foreign() { grep -E 'FOREIGN|OTHERTOOL|203\.0\.113\.(9|10|12)|table inet foreign|4321|198\.51\.100' "$1"; }
 foreign "$work/L0" > "$work/F0"
-[ "$(wc -l < "$work/F0")" -ge 6 ] || no "the foreign state was not set up: $(cat "$work/F0")"
+[ "$(wc -l < "$work/F0")" -ge 9 ] || no "the foreign state was not set up: $(cat "$work/F0")"
 
 # Context: policyc's nft output chain shares the output hook with the foreign table's.
 if [ "$backend" = nft ]; then
     run diff > "$work/diff" 2> /dev/null
     grep -q '^# context: table inet foreign chain out (hook output, priority 10) is not policyc' "$work/diff" ||
         no "diff does not list the foreign base chain as context:$(echo; cat "$work/diff")"
+fi
+
+# Context (legacy): the other tool's chains in a table the policy declares.
+if [ "$backend" = legacy ]; then
+    run diff > "$work/diff" 2> /dev/null
+    for c in "OTHERTOOL (1 rule)" "PREROUTING (1 rule)"; do
+        grep -qF "# context: iptables mangle (IPv4) chain $c is not declared by the policy: apply keeps it" "$work/diff" ||
+            no "diff does not list mangle chain $c as context:$(echo; cat "$work/diff")"
+    done
 fi
 
 # --confirm without an answer: the exact previous state comes back.

@@ -29,6 +29,7 @@
 
 #include "backends/apply_step.h"
 #include "backends/ipt/ipt_kernel.h"
+#include "backends/ipt/ipt_ownership.h"
 #include "backends/text/render.h"
 #include "tests/unit/ipt_fixture_hosts.h"
 
@@ -595,8 +596,17 @@ TEST_CASE("ipt blob kernel: legacySteps apply a host and undo puts the old table
     REQUIRE_MESSAGE(parts.size() == 6, out);
     CHECK(parts[0] ==
           "iptables filter (IPv4);iptables nat (IPv4);iptables filter (IPv6);iptables nat (IPv6);");
-    // applying lists the new host as renderIptables renders it; undo restores the old listing
-    CHECK(parts[2] == renderIptables(next, Family::V4) + "--\n" + renderIptables(next, Family::V6));
+    // applying lists the new host as renderIptables renders it, plus the chains of the old
+    // tables it does not declare (kept: ipt_ownership.h); undo restores the old listing
+    auto kept = [&](Family f) {
+        std::vector<Table> live;
+        for (const Table& t : before.tables)
+            if (t.family == (f == Family::V4 ? TableFamily::Ip : TableFamily::Ip6))
+                live.push_back(t);
+        return renderIptables(withForeignChains(next, f, live), f);
+    };
+    CHECK(parts[2] == kept(Family::V4) + "--\n" + kept(Family::V6));
+    CHECK(parts[2].find("oldchain") != std::string::npos);
     auto both = [](const Host& h) {
         return renderIptables(h, Family::V4) + "--\n" + renderIptables(h, Family::V6);
     };
