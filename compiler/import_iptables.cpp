@@ -459,8 +459,8 @@ bool ctstateOption(RuleReader& r, bool neg) {
     const Token* v = r.value("a state list");
     if (!v) return false;
     auto states = parseCtStates(v->text);
-    if (!states && (v->text.find("SNAT") != std::string::npos ||
-                    v->text.find("DNAT") != std::string::npos))
+    if (!states &&
+        (v->text.find("SNAT") != std::string::npos || v->text.find("DNAT") != std::string::npos))
         return r.fail(Code::E202, *v, "ctstate SNAT/DNAT have no policyc equivalent");
     if (!states) return badValue(r, *v, "a list of INVALID, NEW, ESTABLISHED, RELATED, UNTRACKED");
     r.add(CtStateMatch{neg, *states});
@@ -924,12 +924,16 @@ bool RuleReader::readOption(const Token& opt, bool negated) {
     // A module's or target's own options first: iptables gives them precedence too.
     const Handlers* own = nullptr;
     if (hasTarget_) {
-        auto it = targetKinds().find(std::string_view(module_).substr(3));
+        auto it = module_.starts_with("-j ")
+                      ? targetKinds().find(std::string_view(module_).substr(3))
+                      : targetKinds().end();
         if (it != targetKinds().end()) {
             own = &it->second.options;
         } else if (jump_) {  // options after a name that is not a known target: an extension
             const Token name = *jump_;
             jump_.reset();
+            if (module_.starts_with("-g "))
+                return fail(Code::E001, opt, "'-g " + name.text + "' takes no options");
             return fail(Code::E202, name, "target '" + name.text + "' is not supported by policyc");
         }
     } else if (!module_.empty()) {
@@ -959,9 +963,9 @@ bool RuleReader::readOption(const Token& opt, bool negated) {
 /// iptables refuses these modules and targets without one of their options.
 bool RuleReader::finishModule() {
     static const std::set<std::string, std::less<>> kNeedOption = {
-        "icmp",  "icmp6",  "multiport", "iprange", "mark",    "connmark", "owner",
-        "conntrack", "state", "cgroup", "addrtype", "comment", "mac", "-j MARK",
-        "-j CONNMARK", "-j SNAT", "-j DNAT", "-j TPROXY"};
+        "icmp",  "icmp6",     "multiport",   "iprange", "mark",     "connmark",
+        "owner", "conntrack", "state",       "cgroup",  "addrtype", "comment",
+        "mac",   "-j MARK",   "-j CONNMARK", "-j SNAT", "-j DNAT",  "-j TPROXY"};
     if (!moduleToken_ || !optionsSeen_.empty() || !kNeedOption.count(module_)) return true;
     const std::string what = module_.starts_with("-j ") ? module_ : "-m " + module_;
     return fail(Code::E001, *moduleToken_, "'" + what + "' needs one of its options");
@@ -1020,7 +1024,8 @@ bool RuleReader::readModule(const Token& name) {
 bool RuleReader::readTarget(const Token& name, bool isGoto) {
     if (!finishModule()) return false;
     hasTarget_ = true;
-    module_ = "-j " + name.text;
+    // A goto names a chain, never an extension: its options are not a target's.
+    module_ = (isGoto ? "-g " : "-j ") + name.text;
     moduleToken_ = name;
     optionsSeen_.clear();
     if (isGoto) {

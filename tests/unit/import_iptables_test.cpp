@@ -464,6 +464,8 @@ TEST_CASE("import_iptables: unsupported and bad input are located errors") {
         {"-A INPUT -j NFLOG --nflog-group 1\nCOMMIT\n", 5, 13, Code::E202, "target 'NFLOG'"},
         {"-A INPUT -j NOSUCHCHAIN\nCOMMIT\n", 5, 13, Code::E202, "target 'NOSUCHCHAIN'"},
         {"-A INPUT -g nochain\nCOMMIT\n", 5, 13, Code::E202, "goto 'nochain'"},
+        // found by fuzz_import_iptables: a goto named like a target, with that target's options
+        {"-A INPUT -g LOG --log-prefix x\nCOMMIT\n", 5, 17, Code::E001, "takes no options"},
         {"-A INPUT -p tcp -m tcp --dport 70000 -j ACCEPT\nCOMMIT\n", 5, 32, Code::E103, "'70000'"},
         {"-A INPUT -p tcp -m tcp --dport 9:3 -j ACCEPT\nCOMMIT\n", 5, 32, Code::E103, "'9:3'"},
         {"-A INPUT -p tcp -m tcp --tcp-flags SYN,RST SYN -j ACCEPT\nCOMMIT\n", 5, 24, Code::E202,
