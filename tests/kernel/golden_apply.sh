@@ -3,7 +3,8 @@
 #  - apply: namespace A gets `policyc apply --backend B`; namespace B gets the same policy's text
 #    renderings loaded by iptables-legacy-restore / nft -f, ip -batch / ip -6 -batch and
 #    sysctl -p. Every listing (legacy tables, nft ruleset, ip rules, routes, the sysctls) must be
-#    the same in both.
+#    the same in both, and `policyc diff` in B (policyc's decoders reading what the real tools
+#    wrote) must find nothing to change.
 #  - rollback: namespace A holds foreign and older state; apply with a failure injected before its
 #    last step must exit 1, say which steps it rolled back, and leave every listing as before.
 #  - diff: on the fresh namespace `policyc diff` exits 1 and shows every line of the renderings
@@ -156,6 +157,11 @@ walk(json.load(open(sys.argv[1])))' "$r.json" | sort -u)
         [ -s "$r.routes" ] && ip -n "$nsB" -batch "$r.routes"
         [ -s "$r.routes6" ] && ip -n "$nsB" -6 -batch "$r.routes6"
         [ -s "$r.sysctl" ] && ip netns exec "$nsB" sysctl -q -p "$r.sysctl"
+        # What the real tools wrote, read back by policyc's own decoders, is the compiled host:
+        # diff in B finds nothing to change.
+        if ! nsenter --net="/run/netns/$nsB" "$policyc" diff --backend "$backend" "$pol" --host "$host" > "$work/tooldiff" 2>&1; then
+            echo "FAIL: $host: policyc diff sees a difference in what the real tools loaded:"; cat "$work/tooldiff"; fail=1
+        fi
         kernel_listing "$nsA" "$r.sysctl" > "$work/A"
         kernel_listing "$nsB" "$r.sysctl" > "$work/B"
         if diff -u --label "real tools ($host)" --label "policyc apply --backend $backend ($host)" "$work/B" "$work/A"; then
