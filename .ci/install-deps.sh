@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(cmake make g++ pkg-config antlr4 libantlr4-runtime-dev libnftnl-dev libmnl-dev
           nlohmann-json3-dev doctest-dev libcli11-dev iptables nftables iproute2 python3
-          util-linux procps clang libclang-rt-14-dev libdtl-dev)
+          util-linux procps clang libclang-rt-14-dev libdtl-dev netbase)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,11 @@
 // backslash escapes); each `-m` module and `-j` target has a table of the options it accepts.
 #include "compiler/import_iptables.h"
 
+#include <arpa/inet.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -479,11 +484,54 @@ bool markOption(RuleReader& r, bool neg, bool connmark) {
     return true;
 }
 
+/// A user or group name as iptables resolves it while loading: on this machine.
+std::optional<NumRange> ownerByName(const std::string& name, OwnerMatch::Kind kind) {
+    std::vector<char> buf(16384);
+    if (kind == OwnerMatch::Kind::Uid) {
+        passwd pw{}, *found = nullptr;
+        if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found)
+            return std::nullopt;
+        return NumRange{found->pw_uid, found->pw_uid};
+    }
+    group gr{}, *found = nullptr;
+    if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || !found)
+        return std::nullopt;
+    return NumRange{found->gr_gid, found->gr_gid};
+}
+
+/// A port, a range a-b, or a service name (/etc/services, for the rule's protocol).
+std::optional<NumRange> portsOrService(std::string_view text, const char* proto) {
+    if (auto range = parseRange(text, '-', 65535)) return range;
+    const std::string name(text);
+    servent se{}, *found = nullptr;
+    std::vector<char> buf(4096);
+    if (getservbyname_r(name.c_str(), proto, &se, buf.data(), buf.size(), &found) != 0 || !found)
+        return std::nullopt;
+    const uint32_t port = ntohs(static_cast<uint16_t>(found->s_port));
+    return NumRange{port, port};
+}
+
+/// The protocol a service name is looked up for: the rule's -p (tcp when it has none).
+const char* serviceProtocol(RuleReader& r) {
+    for (const auto& m : r.rule().matches)
+        if (const auto* p = std::get_if<ProtoMatch>(&m); p && !p->negated) {
+            if (p->proto == 17) return "udp";
+            if (p->proto == 132) return "sctp";
+            if (p->proto == 33) return "dccp";
+        }
+    return "tcp";
+}
+
 bool ownerOption(RuleReader& r, bool neg, OwnerMatch::Kind kind) {
     const Token* v = r.value("an id");
     if (!v) return false;
     auto ids = parseRange(v->text, '-', 0xffffffff);
-    if (!ids) return badValue(r, *v, "a numeric id or id range a-b");
+    if (!ids) ids = ownerByName(v->text, kind);
+    if (!ids)
+        return badValue(r, *v,
+                        kind == OwnerMatch::Kind::Uid
+                            ? "a numeric id, an id range a-b or a user of this machine"
+                            : "a numeric id, an id range a-b or a group of this machine");
     r.add(OwnerMatch{kind, neg, *ids});
     return true;
 }
@@ -692,8 +740,8 @@ bool natSpec(RuleReader& r, const Token& v, std::optional<IpAddr>& first,
     if (portText.find('/') != std::string_view::npos)
         return r.fail(Code::E202, v, "a NAT port offset (/base) has no policyc equivalent");
     if (!portText.empty()) {
-        ports = parseRange(portText, '-', 65535);
-        if (!ports) return badValue(r, v, "a port or port range a-b");
+        ports = portsOrService(portText, serviceProtocol(r));
+        if (!ports) return badValue(r, v, "a port, port range a-b or service name");
     }
     if (addr.empty()) return true;
     const size_t dash = addr.find('-');
@@ -720,8 +768,8 @@ bool natTo(RuleReader& r, bool) {
 bool toPorts(RuleReader& r, bool) {
     const Token* v = r.value("a port or range");
     if (!v) return false;
-    auto ports = parseRange(v->text, '-', 65535);
-    if (!ports) return badValue(r, *v, "a port or port range a-b");
+    auto ports = portsOrService(v->text, serviceProtocol(r));
+    if (!ports) return badValue(r, *v, "a port, port range a-b or service name");
     if (auto* t = std::get_if<Masquerade>(&r.rule().target)) t->ports = ports;
     if (auto* t = std::get_if<Redirect>(&r.rule().target)) t->ports = ports;
     return true;

@@ -104,8 +104,8 @@ bool isKnownTable(std::string_view table) { return !builtinChains(table).empty()
 namespace {
 // The names iptables-save prints (from /etc/protocols as iptables 1.8.9 knows them).
 const std::vector<std::pair<std::string_view, uint8_t>> kProtocols = {
-    {"icmp", 1}, {"igmp", 2}, {"tcp", 6},        {"udp", 17},   {"ipv6", 41},     {"gre", 47},
-    {"esp", 50}, {"ah", 51},  {"ipv6-icmp", 58}, {"sctp", 132}, {"udplite", 136},
+    {"icmp", 1}, {"igmp", 2}, {"tcp", 6}, {"udp", 17},       {"dccp", 33},  {"ipv6", 41},
+    {"gre", 47}, {"esp", 50}, {"ah", 51}, {"ipv6-icmp", 58}, {"sctp", 132}, {"udplite", 136},
 };
 }  // namespace
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/checks.h"
 #include "backends/ipt/ipt_blob.h"
 #include "backends/ipt/ipt_kernel.h"
 #include "compiler/diagnostics.h"
@@ -215,6 +216,10 @@ Run runOne(const Case& c, Family f, const std::string& chain) {
     }
     auto host = forFamily(*imported, f);
     if (!host) return {Outcome::Skipped, "IPv4 only"};
+    // What apply checks before the kernel: a rule the kernel would refuse in this chain.
+    Diagnostics checks;
+    analyzer::runChecks(*host, checks);
+    if (hasCode(checks, Code::E201)) return {Outcome::Refused, "lint: " + firstError(checks)};
     auto blob = backends::ipt::encodeTable(*host, f, c.table, diags);
     if (!blob) return {Outcome::Refused, "encode: " + firstError(diags)};
     if (!backends::ipt::replaceTable(*blob, diags))
