@@ -506,11 +506,14 @@ bool RuleReader::match(const Json& m) {
     const Json* right = member(m, "right");
     if (!opJ || !left || !right || !opJ->is_string()) return fail("a match without op/left/right");
     const std::string& op = opJ->get_ref<const std::string&>();
-    if (op != "==" && op != "!=" && op != "in")
+    // "!": none of a flag list's bits (`ct state ! established,new`), for ct state only.
+    if (op != "==" && op != "!=" && op != "in" && op != "!")
         return fail("comparison '" + op + "' (policyc matches equality, sets and ranges)");
-    const bool neg = op == "!=";
+    const bool neg = op == "!=" || op == "!";
     const std::string* kind = singleKey(*left);
     if (!kind) return fail("a match on " + shown(*left));
+    if (op == "!" && *kind != "ct")
+        return fail("comparison '!' on " + shown(*left) + " (policyc reads it for ct state only)");
     const Json& l = left->begin().value();
     if (*kind == "payload") return payloadMatch(l, neg, *right);
     if (*kind == "meta") {
@@ -690,6 +693,8 @@ bool RuleReader::ctMatch(const Json& ct, bool neg, const std::string& op, const 
     if (member(ct, "dir")) return fail("a ct match with a direction");
     const std::string* key = stringOf(fieldOf(ct, "key"));
     if (!key) return fail("a ct match without a key");
+    if (op == "!" && *key != "state")
+        return fail("comparison '!' on 'ct " + *key + "' (policyc reads it for ct state only)");
     if (*key == "mark") {
         auto v = u32Of(right);
         if (!v || op == "in") return fail("'ct mark' with " + shown(right) + " (one mark only)");

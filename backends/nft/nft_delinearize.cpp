@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -607,8 +608,14 @@ bool readCt(RuleReader& r) {
         return true;
     }
     if (!rhs.mask && (rhs.kind == Rhs::Kind::Neq || rhs.kind == Rhs::Kind::Eq)) {
-        r.matches.push_back(CtStateMatch{rhs.kind == Rhs::Kind::Neq, states(v)});
-        return true;
+        if (std::has_single_bit(v)) {
+            r.matches.push_back(CtStateMatch{rhs.kind == Rhs::Kind::Neq, states(v)});
+            return true;
+        }
+        // The state compared with several bits (`ct state != a | b`, written by hand or by
+        // policyc before 2026-11-22): no state equals it, so != holds for every packet.
+        if (rhs.kind == Rhs::Kind::Neq) return true;
+        return r.fail("a ct state compared with several states at once (matches nothing)");
     }
     return r.fail("a ct state match policyc cannot read");
 }

@@ -5,20 +5,20 @@
 // `nft --debug=netlink -c -f` (see tests/unit/nft_linearize_test.cpp).
 #include "backends/nft/nft_linearize.h"
 
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_nat.h>
-#include <linux/netfilter/nf_tables.h>
-#include <sys/stat.h>
-
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <functional>
 #include <sstream>
@@ -112,8 +112,7 @@ void ctSet(RuleBuilder& b, uint32_t key) {
     b.add(e);
 }
 
-void payload(RuleBuilder& b, uint32_t base, uint32_t offset, uint32_t len,
-             uint32_t reg = kReg1) {
+void payload(RuleBuilder& b, uint32_t base, uint32_t offset, uint32_t len, uint32_t reg = kReg1) {
     auto* e = expr("payload");
     nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
     nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
@@ -198,8 +197,7 @@ std::string anonSet(RuleBuilder& b, uint32_t flags, uint32_t keyType, uint32_t k
     nftnl_udata_buf* ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
     nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, 2);
     if (flags & NFT_SET_INTERVAL) nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_MERGE_ELEMENTS, 1);
-    nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
-                       nftnl_udata_buf_len(ud));
+    nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
     nftnl_udata_buf_free(ud);
     for (const SetElem& el : elems) {
         nftnl_set_elem* e = nftnl_set_elem_alloc();
@@ -294,8 +292,8 @@ Stmt metaEq(uint32_t key, Bytes value) {
 }
 
 Stmt nfprotoDep(Family f) {
-    return metaEq(NFT_META_NFPROTO, {static_cast<uint8_t>(f == Family::V4 ? NFPROTO_IPV4
-                                                                            : NFPROTO_IPV6)});
+    return metaEq(NFT_META_NFPROTO,
+                  {static_cast<uint8_t>(f == Family::V4 ? NFPROTO_IPV4 : NFPROTO_IPV6)});
 }
 
 void needNetwork(Ctx& ctx, Family f, std::vector<Stmt>& into) {
@@ -369,8 +367,7 @@ Stmt valueStmt(const Load& load, const Shape& shape, bool negated, uint32_t keyT
                                      e = nftnl_expr_iter_next(it))
                                     last = e;
                                 nftnl_expr_iter_destroy(it);
-                                nftnl_expr_set_u32(last, NFTNL_EXPR_LOOKUP_FLAGS,
-                                                   NFT_LOOKUP_F_INV);
+                                nftnl_expr_set_u32(last, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
                             }
                             return;
                         }
@@ -438,14 +435,17 @@ void ctStateStmt(Ctx& ctx, const CtStateMatch& c) {
     if (c.states & kCtNew) bits |= 8;
     if (c.states & kCtUntracked) bits |= 64;
     const bool negated = c.negated;
+    // One state: != compares it. Several, negated: none of their bits (a connection has exactly
+    // one state, so `cmp neq a|b` would match every packet), as nft encodes `ct state ! a,b`.
+    const bool single = std::has_single_bit(bits);
     ctx.body.push_back({std::nullopt, [=](RuleBuilder& b) {
                             ctLoad(b, NFT_CT_STATE);
-                            if (negated) {
+                            if (negated && single) {
                                 cmp(b, NFT_CMP_NEQ, hostU32(bits));
                                 return;
                             }
                             bitwise(b, hostU32(bits), hostU32(0));
-                            cmp(b, NFT_CMP_NEQ, hostU32(0));
+                            cmp(b, negated ? NFT_CMP_EQ : NFT_CMP_NEQ, hostU32(0));
                         }});
 }
 
@@ -526,9 +526,9 @@ void icmpStmt(Ctx& ctx, const IcmpMatch& i) {
         return;
     }
     // `type . code != { t . c }`: a concatenation, each field padded to 32 bits
-    const uint32_t keyType = i.family == Family::V4 ? (kTypeIcmpType << kTypeBits) | kTypeIcmpCode
-                                                    : (kTypeIcmp6Type << kTypeBits) |
-                                                          kTypeIcmpv6Code;
+    const uint32_t keyType = i.family == Family::V4
+                                 ? (kTypeIcmpType << kTypeBits) | kTypeIcmpCode
+                                 : (kTypeIcmp6Type << kTypeBits) | kTypeIcmpv6Code;
     const Bytes key = {i.type, 0, 0, 0, *i.code, 0, 0, 0};
     ctx.body.push_back({std::nullopt, [=](RuleBuilder& b) {
                             payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
@@ -681,8 +681,8 @@ void matchStmt(Ctx& ctx, const RuleInfo& info, const Match& m, const std::string
                 const Family f = familyOf(a.items.front());
                 needNetwork(ctx, f, ctx.body);
                 const bool v4 = f == Family::V4;
-                const uint32_t offset =
-                    v4 ? (a.dir == Direction::Source ? 12 : 16) : (a.dir == Direction::Source ? 8 : 24);
+                const uint32_t offset = v4 ? (a.dir == Direction::Source ? 12 : 16)
+                                           : (a.dir == Direction::Source ? 8 : 24);
                 const Load load{NFT_PAYLOAD_NETWORK_HEADER, offset, v4 ? 4u : 16u};
                 ctx.body.push_back(valueStmt(load, addrShape(a.items), a.negated,
                                              v4 ? kTypeIpAddr : kTypeIp6Addr));
@@ -690,8 +690,8 @@ void matchStmt(Ctx& ctx, const RuleInfo& info, const Match& m, const std::string
             [&](const PortMatch& p) {
                 const uint8_t proto = portProto(info.proto);
                 if (proto != 0) needL4(ctx, proto, ctx.body);
-                const Load load{NFT_PAYLOAD_TRANSPORT_HEADER,
-                                p.dir == Direction::Source ? 0u : 2u, 2};
+                const Load load{NFT_PAYLOAD_TRANSPORT_HEADER, p.dir == Direction::Source ? 0u : 2u,
+                                2};
                 ctx.body.push_back(
                     valueStmt(load, portShape(p.ports), p.negated, kTypeInetService));
             },
@@ -754,9 +754,8 @@ void rejectExprs(Ctx& ctx, const Reject& r) {
         if (!ctx.network) return reject(NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_PORT_UNREACH);
         return reject(NFT_REJECT_ICMP_UNREACH, ctx.network == Family::V4 ? 3 : 4);
     }
-    const Family ambiguous = ctx.table == TableFamily::Ip6 || ctx.network == Family::V6
-                                 ? Family::V6
-                                 : Family::V4;
+    const Family ambiguous =
+        ctx.table == TableFamily::Ip6 || ctx.network == Family::V6 ? Family::V6 : Family::V4;
     kind = rejectKind(r.with, ambiguous);
     if (!kind) {
         ctx.errors->push_back("unknown reject type '" + r.with + "'");
@@ -820,100 +819,99 @@ void targetStmt(Ctx& ctx, const Target& t) {
         ctx.body.push_back({std::nullopt, std::move(f)});
     };
     const std::string table = ctx.tableName;
-    std::visit(
-        Overloaded{
-            [&](const NoTarget&) { push([](RuleBuilder& b) { simple(b, "counter"); }); },
-            [&](const Accept&) { push([](RuleBuilder& b) { verdict(b, NF_ACCEPT); }); },
-            [&](const Drop&) { push([](RuleBuilder& b) { verdict(b, NF_DROP); }); },
-            [&](const Return&) { push([](RuleBuilder& b) { verdict(b, NFT_RETURN); }); },
-            [&](const Jump& j) {
-                const std::string chain = chainName(table, j.chain);
-                push([=](RuleBuilder& b) { verdict(b, NFT_JUMP, chain); });
-            },
-            [&](const Goto& g) {
-                const std::string chain = chainName(table, g.chain);
-                push([=](RuleBuilder& b) { verdict(b, NFT_GOTO, chain); });
-            },
-            [&](const Reject& r) { rejectExprs(ctx, r); },
-            [&](const Log& l) {
-                const Log log = l;
-                push([=](RuleBuilder& b) {
-                    auto* e = expr("log");
-                    if (!log.prefix.empty())
-                        nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, log.prefix.c_str());
-                    if (log.level && *log.level != 4)
-                        nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_LEVEL, *log.level);
-                    b.add(e);
-                });
-            },
-            [&](const SetMark& s) {
-                const MarkMask m = s.mark;
-                push([=](RuleBuilder& b) { markSetExprs(b, false, m); });
-            },
-            [&](const Connmark& c) {
-                const Connmark cm = c;
-                push([=](RuleBuilder& b) {
-                    switch (cm.op) {
-                        case Connmark::Op::Set:
-                            return markSetExprs(b, true, cm.mark);
-                        case Connmark::Op::Save:
-                            metaLoad(b, NFT_META_MARK);
-                            markBitwise(b, cm.mark.mask, 0);
-                            return ctSet(b, NFT_CT_MARK);
-                        case Connmark::Op::Restore:
-                            ctLoad(b, NFT_CT_MARK);
-                            markBitwise(b, cm.mark.mask, 0);
-                            return metaSet(b, NFT_META_MARK);
-                    }
-                });
-            },
-            [&](const Nat& n) {
-                const Nat nat = n;
-                const uint32_t family = natFamily(ctx, n.first);
-                push([=](RuleBuilder& b) {
-                    natLike(b, "nat",
-                            nat.kind == Nat::Kind::Snat ? NFT_NAT_SNAT : NFT_NAT_DNAT, family,
-                            nat.first, nat.last, nat.ports);
-                });
-            },
-            [&](const Masquerade& m) {
-                const auto ports = m.ports;
-                push([=](RuleBuilder& b) {
-                    natLike(b, "masq", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                            ports);
-                });
-            },
-            [&](const Redirect& r) {
-                const auto ports = r.ports;
-                push([=](RuleBuilder& b) {
-                    natLike(b, "redir", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                            ports);
-                });
-            },
-            [&](const Tproxy& tp) {
-                const Tproxy t = tp;
-                const uint32_t family =
-                    ctx.table != TableFamily::Inet ? nfproto(ctx.table)
-                    : t.family == Family::V4       ? uint32_t{NFPROTO_IPV4}
-                                                   : uint32_t{NFPROTO_IPV6};
-                push([=](RuleBuilder& b) {
-                    uint32_t reg = kReg1;
-                    std::optional<uint32_t> addrReg;
-                    if (t.addr) immediateData(b, *(addrReg = reg++), addrValue(*t.addr));
-                    const uint32_t portReg = reg;
-                    immediateData(b, portReg, be16(t.port));
-                    auto* e = expr("tproxy");
-                    nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_FAMILY, family);
-                    if (addrReg) nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_ADDR, *addrReg);
-                    nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_PORT, portReg);
-                    b.add(e);
-                    if (t.mark.mask != 0 || t.mark.value != 0) markSetExprs(b, false, t.mark);
-                    verdict(b, NF_ACCEPT);
-                });
-            },
-            [&](const Notrack&) { push([](RuleBuilder& b) { simple(b, "notrack"); }); },
-        },
-        t);
+    std::visit(Overloaded{
+                   [&](const NoTarget&) { push([](RuleBuilder& b) { simple(b, "counter"); }); },
+                   [&](const Accept&) { push([](RuleBuilder& b) { verdict(b, NF_ACCEPT); }); },
+                   [&](const Drop&) { push([](RuleBuilder& b) { verdict(b, NF_DROP); }); },
+                   [&](const Return&) { push([](RuleBuilder& b) { verdict(b, NFT_RETURN); }); },
+                   [&](const Jump& j) {
+                       const std::string chain = chainName(table, j.chain);
+                       push([=](RuleBuilder& b) { verdict(b, NFT_JUMP, chain); });
+                   },
+                   [&](const Goto& g) {
+                       const std::string chain = chainName(table, g.chain);
+                       push([=](RuleBuilder& b) { verdict(b, NFT_GOTO, chain); });
+                   },
+                   [&](const Reject& r) { rejectExprs(ctx, r); },
+                   [&](const Log& l) {
+                       const Log log = l;
+                       push([=](RuleBuilder& b) {
+                           auto* e = expr("log");
+                           if (!log.prefix.empty())
+                               nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, log.prefix.c_str());
+                           if (log.level && *log.level != 4)
+                               nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_LEVEL, *log.level);
+                           b.add(e);
+                       });
+                   },
+                   [&](const SetMark& s) {
+                       const MarkMask m = s.mark;
+                       push([=](RuleBuilder& b) { markSetExprs(b, false, m); });
+                   },
+                   [&](const Connmark& c) {
+                       const Connmark cm = c;
+                       push([=](RuleBuilder& b) {
+                           switch (cm.op) {
+                               case Connmark::Op::Set:
+                                   return markSetExprs(b, true, cm.mark);
+                               case Connmark::Op::Save:
+                                   metaLoad(b, NFT_META_MARK);
+                                   markBitwise(b, cm.mark.mask, 0);
+                                   return ctSet(b, NFT_CT_MARK);
+                               case Connmark::Op::Restore:
+                                   ctLoad(b, NFT_CT_MARK);
+                                   markBitwise(b, cm.mark.mask, 0);
+                                   return metaSet(b, NFT_META_MARK);
+                           }
+                       });
+                   },
+                   [&](const Nat& n) {
+                       const Nat nat = n;
+                       const uint32_t family = natFamily(ctx, n.first);
+                       push([=](RuleBuilder& b) {
+                           natLike(b, "nat",
+                                   nat.kind == Nat::Kind::Snat ? NFT_NAT_SNAT : NFT_NAT_DNAT,
+                                   family, nat.first, nat.last, nat.ports);
+                       });
+                   },
+                   [&](const Masquerade& m) {
+                       const auto ports = m.ports;
+                       push([=](RuleBuilder& b) {
+                           natLike(b, "masq", std::nullopt, std::nullopt, std::nullopt,
+                                   std::nullopt, ports);
+                       });
+                   },
+                   [&](const Redirect& r) {
+                       const auto ports = r.ports;
+                       push([=](RuleBuilder& b) {
+                           natLike(b, "redir", std::nullopt, std::nullopt, std::nullopt,
+                                   std::nullopt, ports);
+                       });
+                   },
+                   [&](const Tproxy& tp) {
+                       const Tproxy t = tp;
+                       const uint32_t family = ctx.table != TableFamily::Inet ? nfproto(ctx.table)
+                                               : t.family == Family::V4 ? uint32_t{NFPROTO_IPV4}
+                                                                        : uint32_t{NFPROTO_IPV6};
+                       push([=](RuleBuilder& b) {
+                           uint32_t reg = kReg1;
+                           std::optional<uint32_t> addrReg;
+                           if (t.addr) immediateData(b, *(addrReg = reg++), addrValue(*t.addr));
+                           const uint32_t portReg = reg;
+                           immediateData(b, portReg, be16(t.port));
+                           auto* e = expr("tproxy");
+                           nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_FAMILY, family);
+                           if (addrReg) nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_ADDR, *addrReg);
+                           nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_PORT, portReg);
+                           b.add(e);
+                           if (t.mark.mask != 0 || t.mark.value != 0)
+                               markSetExprs(b, false, t.mark);
+                           verdict(b, NF_ACCEPT);
+                       });
+                   },
+                   [&](const Notrack&) { push([](RuleBuilder& b) { simple(b, "notrack"); }); },
+               },
+               t);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1027,8 +1025,7 @@ NftRuleset linearize(const ir::Host& host, const std::string& cgroupRoot) {
         for (const Table& table : host.tables) {
             if (table.family != family) continue;
             for (const Chain& c : table.chains)
-                for (size_t i = 0; i < c.rules.size(); ++i)
-                    b.rule(family, table, c, i, c.rules[i]);
+                for (size_t i = 0; i < c.rules.size(); ++i) b.rule(family, table, c, i, c.rules[i]);
         }
     }
     return std::move(b.out);

@@ -206,11 +206,17 @@ std::string ctStates(uint8_t states, bool negated) {
         {kCtUntracked, "untracked"},
     }};
     std::string out;
+    int count = 0;
     for (const auto& [bit, name] : kNames) {
         if (!(states & bit)) continue;
-        if (!out.empty()) out += negated ? " | " : ",";
+        if (!out.empty()) out += ",";
         out += name;
+        ++count;
     }
+    // A connection has exactly one state. `ct state != a | b` compares the state with the
+    // value a|b, which no state equals: it matches every packet. "None of these" is
+    // `ct state & (a | b) == 0`, which nft lists as `ct state ! a,b`.
+    if (negated && count > 1) return "ct state ! " + out;
     return "ct state " + neq(negated) + out;
 }
 

@@ -475,7 +475,7 @@ Fixture matches() {
 		ct state invalid,established,related,new,untracked accept
 		ct state new accept
 		ct state != invalid accept
-		ct state != established | related | new drop
+		ct state ! established,related,new drop
 		meta mark 0x00000001 accept
 		meta mark != 0x00000001 accept
 		meta mark & 0x000000ff == 0x00000001 accept
