@@ -10,6 +10,7 @@
 #include "backends/nft/nft_batch.h"
 #include "backends/nft/nft_linearize.h"
 #include "backends/saved_state.h"
+#include "backends/text/nft_text_vocab.h"
 
 namespace policyc::backends {
 namespace {
@@ -101,6 +102,10 @@ class NftStep : public ApplyStep {
                 msg << " (chain " << o.chainName << ")";
         } else if (error.errnum == ERESTART) {
             msg << " (the ruleset changed since it was read; nothing was changed)";
+        } else if (error.errnum == EPERM) {
+            msg << " (table " << kTableName
+                << " is owned by another program's netlink socket, nft's 'flags owner', or "
+                   "policyc lacks CAP_NET_ADMIN here; nothing was changed)";
         }
         diags.report(Code::E301, span, msg.str());
         return false;

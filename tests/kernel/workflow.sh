@@ -13,6 +13,8 @@
 #  - legacy: the counters of rules (and chain policies) an apply does not change are kept,
 #    through a re-apply and through the rollback of an unconfirmed one;
 #  - `apply --rollback` (another run) restores exactly the state the last apply replaced, once;
+#  - nft: a batch the kernel refuses (table policyc owned by another program) exits 1 with the
+#    reason and changes nothing;
 #  - run over SSH (SSH_CONNECTION), a policy whose INPUT would drop the session is refused
 #    (exit 1, nothing changed, lockout-risk names the chain) unless --force.
 # usage: workflow.sh POLICYC legacy|nft
@@ -170,6 +172,25 @@ diff -u --label "after apply" --label "after apply of another policy and --rollb
 nsenter --net="/run/netns/$ns" "$policyc" apply --rollback > "$work/log" 2>&1; rc=$?
 [ $rc -eq 2 ] && grep -q 'no saved state' "$work/log" || no "a second --rollback exited $rc: $(cat "$work/log")"
 
+# A batch the kernel itself refuses (nft): another program owns table policyc (`flags owner`,
+# held by `nft -i` while it runs). Apply exits 1 and names why; the namespace is unchanged.
+if [ "$backend" = nft ]; then
+    ip netns exec "$ns" nft delete table inet policyc 2>/dev/null
+    (printf 'add table inet policyc { flags owner; }\n'; sleep 4) |
+        ip netns exec "$ns" nft -i > /dev/null 2>&1 &
+    holder=$!
+    sleep 1
+    listing "$ns" > "$work/L8"
+    run apply > "$work/log" 2>&1; rc=$?
+    listing "$ns" > "$work/L9"
+    [ $rc -eq 1 ] || no "apply over an owned table exited $rc, want 1: $(cat "$work/log")"
+    grep -q "kernel refused the nftables update: Operation not permitted (table policyc is owned by another program" "$work/log" ||
+        no "the refusal does not say why: $(cat "$work/log")"
+    diff -u --label before --label "after the refused batch" "$work/L8" "$work/L9" ||
+        no "a batch the kernel refused changed the namespace"
+    wait $holder
+fi
+
 # Lockout: a default-drop INPUT without a rule for the session it is applied through.
 cat > "$work/lockout.pol" <<'POL'
 table filter {
@@ -191,5 +212,5 @@ SSH_CONNECTION="192.168.1.50 51234 192.168.1.3 22" nsenter --net="/run/netns/$ns
     apply "$work/lockout.pol" --backend "$backend" --force > "$work/log" 2>&1 ||
     no "apply --force of the lockout policy failed: $(cat "$work/log")"
 
-[ $fail -eq 0 ] && echo "ok: workflow ($backend): context, --confirm, foreign state, concurrent change, counters, rollback, lockout"
+[ $fail -eq 0 ] && echo "ok: workflow ($backend): context, --confirm, foreign state, concurrent change, counters, rollback, refused batch, lockout"
 exit $fail
