@@ -7,6 +7,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "compiler/diagnostics.h"
@@ -35,6 +36,10 @@ std::optional<ir::Policy> compileFile(std::string_view path, SourceManager& sour
                                       Diagnostics& diags);
 std::optional<ir::Policy> compileText(std::string_view text, std::string_view path,
                                       SourceManager& sources, Diagnostics& diags);
+
+/// The .pol identifier an imported rule set's host is named after: the file's stem with other
+/// characters made '_' ("stdin" for "-").
+std::string importedHostName(std::string_view path);
 
 /// Reads a file (or standard input for "-") into the source manager; E002 on failure.
 std::optional<uint32_t> loadSource(std::string_view path, SourceManager& sources,

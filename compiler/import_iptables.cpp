@@ -1315,21 +1315,6 @@ void SaveReader::checkJumps(size_t table) {
     }
 }
 
-/// The file's stem as a .pol identifier: [A-Za-z_][A-Za-z0-9_.+*-]*, '-' only between others.
-std::string hostNameFor(std::string_view path) {
-    if (path == "-") return "stdin";
-    std::string stem = std::filesystem::path(std::string(path)).stem().string();
-    std::string out;
-    for (char c : stem) {
-        const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-        out += ok ? c : '_';
-    }
-    if (out.empty() || !(std::isalpha(static_cast<unsigned char>(out[0])) || out[0] == '_'))
-        out = "host_" + out;
-    while (out.ends_with('-')) out.back() = '_';
-    return out;
-}
-
 }  // namespace
 
 std::optional<Host> importIptablesSave(uint32_t file, std::string_view hostName,
@@ -1342,7 +1327,7 @@ std::optional<Host> importIptablesSaveFile(std::string_view path, SourceManager&
                                            Diagnostics& diags) {
     auto file = loadSource(path, sources, diags);
     if (!file) return std::nullopt;
-    return importIptablesSave(*file, hostNameFor(path), sources, diags);
+    return importIptablesSave(*file, importedHostName(path), sources, diags);
 }
 
 }  // namespace policyc

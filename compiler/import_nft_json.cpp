@@ -1349,21 +1349,6 @@ void JsonReader::readRules(const TableObj& t, const ChainObj& c, Chain& into) {
     }
 }
 
-/// The file's stem as a .pol identifier: [A-Za-z_][A-Za-z0-9_-]*, '-' only between others.
-std::string hostNameFor(std::string_view path) {
-    if (path == "-") return "stdin";
-    std::string stem = std::filesystem::path(std::string(path)).stem().string();
-    std::string out;
-    for (char c : stem) {
-        const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-        out += ok ? c : '_';
-    }
-    if (out.empty() || !(std::isalpha(static_cast<unsigned char>(out[0])) || out[0] == '_'))
-        out = "host_" + out;
-    while (out.ends_with('-')) out.back() = '_';
-    return out;
-}
-
 }  // namespace
 
 std::optional<Host> importNftJson(uint32_t file, std::string_view hostName,
@@ -1376,7 +1361,7 @@ std::optional<Host> importNftJsonFile(std::string_view path, SourceManager& sour
                                       Diagnostics& diags) {
     auto file = loadSource(path, sources, diags);
     if (!file) return std::nullopt;
-    return importNftJson(*file, hostNameFor(path), sources, diags);
+    return importNftJson(*file, importedHostName(path), sources, diags);
 }
 
 }  // namespace policyc

@@ -7,6 +7,7 @@
 //        routing rules sorted by priority
 //   raises: E101 unknown names, E102 duplicates, E103/E104 values, E105 includes, E205 limits
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +24,20 @@
 #include "compiler/parse.h"
 
 namespace policyc {
+
+std::string importedHostName(std::string_view path) {
+    if (path == "-") return "stdin";
+    std::string stem = std::filesystem::path(std::string(path)).stem().string();
+    std::string out;
+    for (char c : stem) {
+        const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+        out += ok ? c : '_';
+    }
+    if (out.empty() || !(std::isalpha(static_cast<unsigned char>(out[0])) || out[0] == '_'))
+        out = "host_" + out;
+    while (out.ends_with('-')) out.back() = '_';
+    return out;
+}
 
 std::optional<uint32_t> loadSource(std::string_view path, SourceManager& sources,
                                    Diagnostics& diags, SourceSpan from) {
