@@ -313,23 +313,26 @@ bool cutsThisSession(const ir::Host& host, Diagnostics& diags) {
 /// that cannot be written is a warning.
 void saveReplacedState(const backends::ApplySteps& steps, const std::string& host,
                        const std::string& backend) {
+    std::string error;
+    const auto path = stateFilePath(error);
+    // An older state must not stay behind: --rollback would put back what preceded an earlier
+    // apply, over this one.
+    auto forget = [&](const std::string& why) {
+        std::error_code ec;
+        if (path) std::filesystem::remove(*path, ec);
+        std::cerr << "policyc: warning: " << why << ", so 'apply --rollback' is not available for "
+                  << "this apply\n";
+    };
     nlohmann::json saved = nlohmann::json::array();
     for (const auto& s : steps) {
         saved.push_back(s->saved());
-        if (saved.back().is_null()) {
-            std::cerr << "policyc: warning: '" << s->name() << "' replaced state policyc cannot "
-                      << "save exactly, so 'apply --rollback' is not available for this apply\n";
-            return;
-        }
+        if (saved.back().is_null())
+            return forget("'" + s->name() + "' replaced state policyc cannot save exactly");
     }
     const nlohmann::json state = {
         {"version", 1}, {"host", host}, {"backend", backend}, {"steps", saved}};
-    std::string error;
-    const auto path = stateFilePath(error);
     if (!path || !writeStateFile(*path, state, error))
-        std::cerr << "policyc: warning: the replaced state was not saved, so 'apply --rollback' "
-                     "cannot restore it: "
-                  << error << '\n';
+        forget("the replaced state was not saved (" + error + ")");
 }
 
 int runDryRun(const ir::Host& host, const Options& o, const SourceManager& sources) {
