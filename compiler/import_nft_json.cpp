@@ -306,8 +306,7 @@ std::string upper(std::string s) {
     return s;
 }
 
-/// A hand-written base chain's legacy table and chain, by type, hook and priority (the same
-/// mapping as the netlink read-back in backends/nft/nft_delinearize.cpp).
+/// A hand-written base chain's legacy table and chain, by type, hook name and priority.
 std::optional<std::pair<std::string, std::string>> legacyChain(std::string_view type,
                                                                std::string_view hook,
                                                                int64_t prio) {
@@ -319,22 +318,7 @@ std::optional<std::pair<std::string, std::string>> legacyChain(std::string_view 
         {"postrouting", "POSTROUTING"}};
     auto h = kHooks.find(hook);
     if (h == kHooks.end()) return std::nullopt;
-    const std::string chain(h->second);
-    std::string table;
-    if (type == "nat")
-        table = "nat";
-    else if (type == "route")
-        table = "mangle";
-    else if (type != "filter")
-        return std::nullopt;
-    else if (prio <= -200 && isBuiltinChain("raw", chain))
-        table = "raw";
-    else if (prio <= -50 || !isBuiltinChain("filter", chain))
-        table = "mangle";
-    else
-        table = "filter";
-    if (!isBuiltinChain(table, chain)) return std::nullopt;
-    return std::make_pair(table, chain);
+    return legacyChainOf(type, h->second, prio);
 }
 
 // ---------------------------------------------------------------------------------------------

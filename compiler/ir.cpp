@@ -99,6 +99,27 @@ bool isBuiltinChain(std::string_view table, std::string_view chain) {
     return std::find(chains.begin(), chains.end(), chain) != chains.end();
 }
 
+std::optional<std::pair<std::string, std::string>> legacyChainOf(std::string_view type,
+                                                                 std::string_view hook,
+                                                                 int64_t prio) {
+    const std::string chain(hook);
+    std::string table;
+    if (type == "nat")
+        table = "nat";
+    else if (type == "route")
+        table = "mangle";
+    else if (type != "filter")
+        return std::nullopt;
+    else if (prio <= -200 && isBuiltinChain("raw", chain))
+        table = "raw";
+    else if (prio <= -50 || !isBuiltinChain("filter", chain))
+        table = "mangle";
+    else
+        table = "filter";
+    if (!isBuiltinChain(table, chain)) return std::nullopt;
+    return std::make_pair(table, chain);
+}
+
 bool isKnownTable(std::string_view table) { return !builtinChains(table).empty(); }
 
 namespace {

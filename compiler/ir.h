@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -412,6 +413,13 @@ struct Policy {
 /// The built-in chains of each iptables table, in hook order.
 const std::vector<std::string_view>& builtinChains(std::string_view table);
 bool isBuiltinChain(std::string_view table, std::string_view chain);
+
+/// The legacy table and built-in chain an nftables base chain stands for, by its type
+/// ("filter", "nat", "route"), hook (as the built-in chain: "INPUT" ...) and priority, the way
+/// iptables-nft places its chains; nullopt when none does. Used by both nft read-backs.
+std::optional<std::pair<std::string, std::string>> legacyChainOf(std::string_view type,
+                                                                 std::string_view hook,
+                                                                 int64_t prio);
 bool isKnownTable(std::string_view table);
 
 /// Protocol names as iptables-save and nft print them ("tcp", "udp", "icmp", "ipv6-icmp" ...).

@@ -155,12 +155,9 @@ void nftSection(const ir::Host& host, Diagnostics& diags, std::vector<DiffSectio
     }
     std::string error;
     nft::NftRuleset live;
-    for (uint16_t family : wanted.families) {
-        auto exists = nft::tableExists(sock, family, error);
-        if (!exists || (*exists && !nft::dumpTable(sock, family, live, error))) {
-            diags.report(Code::E301, {}, "nftables: " + error);
-            return;
-        }
+    if (!nft::dumpOwnTables(sock, wanted.families, live, error)) {
+        diags.report(Code::E301, {}, "nftables: " + error);
+        return;
     }
     auto back = nft::delinearize(live, cgroupRoot);
     for (const auto& u : back.unreadable)

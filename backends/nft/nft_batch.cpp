@@ -485,6 +485,15 @@ void renumberAnonymousSets(NftRuleset& ruleset, uint32_t firstId) {
 
 }  // namespace
 
+bool dumpOwnTables(NftSocket& sock, const std::vector<uint16_t>& families, NftRuleset& into,
+                   std::string& error) {
+    for (uint16_t family : families) {
+        auto exists = tableExists(sock, family, error);
+        if (!exists || (*exists && !dumpTable(sock, family, into, error))) return false;
+    }
+    return true;
+}
+
 bool dumpTable(NftSocket& sock, uint16_t family, NftRuleset& into, std::string& error) {
     NftRuleset part;
     for (auto kind : {NftObject::Kind::Table, NftObject::Kind::Chain, NftObject::Kind::Set,

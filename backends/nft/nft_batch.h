@@ -79,6 +79,10 @@ struct SetElement {
 std::optional<std::vector<SetElement>> setElements(const NftObject& set);
 void addSetElements(NftObject& set, const std::vector<SetElement>& elements);
 
+/// The live `policyc` tables of those `families` that exist, as dumpTable gives them.
+bool dumpOwnTables(NftSocket& sock, const std::vector<uint16_t>& families, NftRuleset& into,
+                   std::string& error);
+
 /// The live `policyc` table of `family` as objects replaceTables can add back (handles and
 /// counters of the kernel's copy dropped). False with `error` on failure.
 bool dumpTable(NftSocket& sock, uint16_t family, NftRuleset& into, std::string& error);

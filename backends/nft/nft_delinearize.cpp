@@ -947,28 +947,13 @@ std::string upper(std::string s) {
     return s;
 }
 
-/// A hand-written base chain's legacy table and chain, by type, hook and priority.
+/// A hand-written base chain's legacy table and chain, by type, hook number and priority.
 std::optional<std::pair<std::string, std::string>> legacyChain(const std::string& type,
                                                                uint32_t hook, int prio) {
     static constexpr std::array<std::string_view, 5> kHooks = {"PREROUTING", "INPUT", "FORWARD",
                                                                "OUTPUT", "POSTROUTING"};
     if (hook >= kHooks.size()) return std::nullopt;
-    const std::string chain(kHooks[hook]);
-    std::string table;
-    if (type == "nat")
-        table = "nat";
-    else if (type == "route")
-        table = "mangle";
-    else if (type != "filter")
-        return std::nullopt;
-    else if (prio <= -200 && isBuiltinChain("raw", chain))
-        table = "raw";
-    else if (prio <= -50 || !isBuiltinChain("filter", chain))
-        table = "mangle";
-    else
-        table = "filter";
-    if (!isBuiltinChain(table, chain)) return std::nullopt;
-    return std::make_pair(table, chain);
+    return legacyChainOf(type, kHooks[hook], prio);
 }
 
 struct ChainInfo {

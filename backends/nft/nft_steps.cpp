@@ -35,11 +35,7 @@ class NftStep : public ApplyStep {
         if (!sock_.error().empty()) return fail(diags, span_, sock_.error());
         std::string error;
         old_ = NftRuleset{};
-        for (uint16_t family : wanted_.families) {
-            auto exists = tableExists(sock_, family, error);
-            if (!exists) return fail(diags, span_, error);
-            if (*exists && !dumpTable(sock_, family, old_, error)) return fail(diags, span_, error);
-        }
+        if (!dumpOwnTables(sock_, wanted_.families, old_, error)) return fail(diags, span_, error);
         // Read last, so that anything changed after the dump makes apply fail.
         genid_ = generationId(sock_, error);
         if (!genid_) return fail(diags, span_, error);

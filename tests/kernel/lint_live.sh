@@ -13,35 +13,21 @@ ns="pcx-live-$$"
 trap 'ip netns del "$ns" 2>/dev/null' EXIT
 fail=0
 lint() { nsenter --net="/run/netns/$ns" "$policyc" lint --live --format json; }
-leaks() {  # prints the owner-mark-leak locations of a JSON lint result
+summary() {  # prints the owner-mark-leak locations of a JSON lint result
     python3 -c 'import json,sys
 for f in json.load(sys.stdin)["findings"]:
     if f["code"] == "owner-mark-leak": print("%s/%s#%s" % (f["table"], f["chain"], f["rule"]))'
 }
-expect() {  # description, wanted exit, wanted leak locations
-    local out rc
-    out=$(lint); rc=$?
-    got=$(echo "$out" | leaks | tr '\n' ' ')
-    if [ "$rc" = "$2" ] && [ "$got" = "$3" ]; then
-        echo "ok: $1: exit $rc, owner-mark-leak at '${got% }'"
-    else
-        echo "FAIL: $1: exit $rc (want $2), owner-mark-leak at '$got' (want '$3')"; echo "$out"; fail=1
-    fi
-}
 
 ip netns add "$ns"
-ip -n "$ns" link add eth3 type veth peer name pcxv0
-ip -n "$ns" link set eth3 up && ip -n "$ns" link set pcxv0 up
-ip -n "$ns" addr add 192.168.1.3/24 dev eth3
-ip -n "$ns" link add vlan3 type vxlan id 3 remote 192.168.1.2 local 192.168.1.3 dstport 4789
-ip -n "$ns" link set vlan3 up && ip -n "$ns" addr add 10.0.0.3/24 dev vlan3
+s4_client_links "$ns"
 ip netns exec "$ns" iptables-legacy -t mangle -A OUTPUT -m owner --uid-owner 1000 -j MARK --set-mark 1
 ip netns exec "$ns" iptables-legacy -t nat -A POSTROUTING -o vlan3 -m mark --mark 1 -j SNAT --to-source 10.0.0.3
 ip -n "$ns" rule add fwmark 1 table 3
 ip -n "$ns" route add default via 10.0.0.1 dev vlan3 table 3
-expect "configuration 1 (no exclusion)" 1 "mangle/OUTPUT#1 "
+expect_lint "configuration 1 (no exclusion)" 1 "mangle/OUTPUT#1 "
 ip -n "$ns" rule add priority 100 to 192.168.1.2 lookup main
-expect "configuration 2 (route exclusion only)" 1 "mangle/OUTPUT#1 "
+expect_lint "configuration 2 (route exclusion only)" 1 "mangle/OUTPUT#1 "
 ip netns exec "$ns" iptables-legacy -t mangle -I OUTPUT -d 192.168.1.2 -p udp --dport 4789 -j RETURN
-expect "configuration 3 (both halves)" 0 ""
+expect_lint "configuration 3 (both halves)" 0 ""
 exit $fail

@@ -21,23 +21,9 @@ for f in d["findings"]:
 for f in d["findings"]:
     if "handmade" in f.get("message", ""): print("NOTE:" + f["message"])'
 }
-expect() {  # description, wanted exit, wanted summary
-    local out rc
-    out=$(lint); rc=$?
-    got=$(echo "$out" | summary | tr '\n' ' ')
-    if [ "$rc" = "$2" ] && [ "$got" = "$3" ]; then
-        echo "ok: $1: exit $rc, owner-mark-leak at '${got% }'"
-    else
-        echo "FAIL: $1: exit $rc (want $2), got '$got' (want '$3')"; echo "$out"; fail=1
-    fi
-}
 
 ip netns add "$ns"
-ip -n "$ns" link add eth3 type veth peer name pcxv0
-ip -n "$ns" link set eth3 up && ip -n "$ns" link set pcxv0 up
-ip -n "$ns" addr add 192.168.1.3/24 dev eth3
-ip -n "$ns" link add vlan3 type vxlan id 3 remote 192.168.1.2 local 192.168.1.3 dstport 4789
-ip -n "$ns" link set vlan3 up && ip -n "$ns" addr add 10.0.0.3/24 dev vlan3
+s4_client_links "$ns"
 ip netns exec "$ns" nft -f - <<'NFT' || { echo "FAIL: nft -f refused the ruleset"; exit 1; }
 table inet handmade {
     chain out {
@@ -52,9 +38,9 @@ table inet handmade {
 NFT
 ip -n "$ns" rule add fwmark 1 table 3
 ip -n "$ns" route add default via 10.0.0.1 dev vlan3 table 3
-expect "configuration 1 (no exclusion)" 1 "mangle/OUTPUT#1 "
+expect_lint "configuration 1 (no exclusion)" 1 "mangle/OUTPUT#1 "
 ip -n "$ns" rule add priority 100 to 192.168.1.2 lookup main
-expect "configuration 2 (route exclusion only)" 1 "mangle/OUTPUT#1 "
+expect_lint "configuration 2 (route exclusion only)" 1 "mangle/OUTPUT#1 "
 ip netns exec "$ns" nft insert rule inet handmade out ip daddr 192.168.1.2 udp dport 4789 return
-expect "configuration 3 (both halves)" 0 ""
+expect_lint "configuration 3 (both halves)" 0 ""
 exit $fail

@@ -106,3 +106,28 @@ kernel_listing() {
         done
     fi
 }
+
+# usage: s4_client_links NS
+# Scenario S4's client: eth3 on the LAN (192.168.1.3/24) and the VXLAN tunnel vlan3
+# (10.0.0.3/24) to 192.168.1.2 over it, as lint_live.sh and lint_live_nft.sh write it by hand.
+s4_client_links() {
+    ip -n "$1" link add eth3 type veth peer name pcxv0
+    ip -n "$1" link set eth3 up && ip -n "$1" link set pcxv0 up
+    ip -n "$1" addr add 192.168.1.3/24 dev eth3
+    ip -n "$1" link add vlan3 type vxlan id 3 remote 192.168.1.2 local 192.168.1.3 dstport 4789
+    ip -n "$1" link set vlan3 up && ip -n "$1" addr add 10.0.0.3/24 dev vlan3
+}
+
+# usage: expect_lint DESCRIPTION WANTED_EXIT WANTED_SUMMARY
+# Runs the caller's `lint` (policyc lint --format json ...) and its `summary` filter on the
+# result; a mismatch prints both and sets fail=1.
+expect_lint() {
+    local out rc got
+    out=$(lint); rc=$?
+    got=$(echo "$out" | summary | tr '\n' ' ')
+    if [ "$rc" = "$2" ] && [ "$got" = "$3" ]; then
+        echo "ok: $1: exit $rc, '${got% }'"
+    else
+        echo "FAIL: $1: exit $rc (want $2), got '$got' (want '$3')"; echo "$out"; fail=1
+    fi
+}
