@@ -22,10 +22,9 @@ policyc=$1 pol=$2 backend=$3 mode=$4
 work=$(mktemp -d)
 export POLICYC_STATE_DIR=$work/state  # apply's saved state for --rollback: not /var/lib/policyc
 nsA="pcx-apA-$$" nsB="pcx-apB-$$"
-made_cgroups=()
 cleanup() {
     ip netns del "$nsA" 2>/dev/null; ip netns del "$nsB" 2>/dev/null; rm -rf "$work"
-    for ((i = ${#made_cgroups[@]} - 1; i >= 0; i--)); do rmdir "${made_cgroups[i]}" 2>/dev/null; done
+    release_cgroups
 }
 trap cleanup EXIT
 "$policyc" build "$pol" -o "$work/out" > /dev/null || exit 1
@@ -120,7 +119,7 @@ import json,sys
 for i in json.load(open(sys.argv[1])).get("interfaces",[]):
     print(i["name"]+"="+",".join(i.get("addresses",[])))' "$r.json")
     # cgroups the policy matches must exist (the kernel resolves them when a rule is loaded);
-    # they are made in the real cgroup2 hierarchy and removed again (rmdir: only if empty).
+    # they are made in the real cgroup2 hierarchy and removed again (hold_cgroups).
     mapfile -t cgroups < <(python3 -c '
 import json,sys
 def walk(x):
@@ -133,9 +132,9 @@ walk(json.load(open(sys.argv[1])))' "$r.json" | sort -u)
     cg2=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo 2>/dev/null ||
           findmnt -n -t cgroup2 -o TARGET | head -1)
     [ -z "$cg2" ] && cg2=$(findmnt -n -t cgroup2 -o TARGET | head -1)
-    for c in "${cgroups[@]}"; do
-        [ -n "$cg2" ] && [ ! -d "$cg2/$c" ] && mkdir -p "$cg2/$c" && made_cgroups+=("$cg2/$c")
-    done
+    if [ -n "$cg2" ] && [ ${#cgroups[@]} -gt 0 ]; then
+        hold_cgroups "$cg2" "${cgroups[@]}" || { echo "FAIL: cannot create cgroups ${cgroups[*]}"; exit 1; }
+    fi
     ip netns add "$nsA" && ip netns add "$nsB" || exit 1
     make_ifaces "$nsA" "${ifaces[@]}" && make_ifaces "$nsB" "${ifaces[@]}" || exit 1
 

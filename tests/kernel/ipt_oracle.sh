@@ -14,9 +14,10 @@
 #   in reverse order of their appearance, so a correct FILE lists back in its own order with no
 #   rewriting of the output.
 # - `-m cgroup --path P`: the kernel resolves P when the rule is loaded, so every missing P is
-#   created under the cgroup2 mount and removed afterwards (cgroups are not per network
-#   namespace). Paths with quotes or backslashes are not supported here.
+#   created under the cgroup2 mount and removed afterwards (hold_cgroups in netns_lib.sh).
+#   Paths with quotes or backslashes are not supported here.
 set -u
+. "$(dirname "$0")/netns_lib.sh"
 
 skip() { echo "ipt_oracle: skipped: $*" >&2; exit 77; }
 fail() { echo "ipt_oracle: $*"; exit 2; }
@@ -35,13 +36,11 @@ for t in ip "$tool-legacy" "$tool-legacy-restore" "$tool-legacy-save"; do
 done
 
 ns="pcx-ipt-oracle-$$-$RANDOM"
-created_cgroups=()
 tmp=$(mktemp -d) || exit 1
 # shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
     ip netns del "$ns" 2>/dev/null
-    local i
-    for ((i = ${#created_cgroups[@]} - 1; i >= 0; i--)); do rmdir "${created_cgroups[i]}"; done
+    release_cgroups
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -54,17 +53,8 @@ cgroup_paths() {
 if cgroup_paths | grep -q .; then
     cg_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
     [ -n "$cg_root" ] || fail "cgroup2 is not mounted, cannot create the cgroups FILE names"
-    while IFS= read -r path; do
-        dir=$cg_root
-        IFS=/ read -ra parts <<<"$path"
-        for part in "${parts[@]}"; do
-            [ -n "$part" ] || continue
-            dir=$dir/$part
-            [ -d "$dir" ] && continue
-            mkdir "$dir" || fail "cannot create cgroup $dir"
-            created_cgroups+=("$dir")
-        done
-    done < <(cgroup_paths | sort -u)
+    mapfile -t paths < <(cgroup_paths | sort -u)
+    hold_cgroups "$cg_root" "${paths[@]}" || fail "cannot create the cgroups $file names under $cg_root"
 fi
 
 in_ns() { ip netns exec "$ns" "$@"; }

@@ -96,8 +96,9 @@ kernel_listing() {
         echo "== ip $fam rule"
         ip -n "$1" $fam rule show
         echo "== ip $fam route"
-        # the kernel lists address-derived routes of several devices in a timing-dependent order
-        ip -n "$1" $fam route show table all | sort
+        # the kernel lists address-derived routes of several devices in a timing-dependent order;
+        # the link-local addresses it derives from random MAC addresses come in their own time
+        ip -n "$1" $fam route show table all | grep -v '^local fe80::.* proto kernel' | sort
     done
     if [ -n "${2:-}" ] && [ -s "$2" ]; then
         echo "== sysctl"
@@ -130,4 +131,46 @@ expect_lint() {
     else
         echo "FAIL: $1: exit $rc (want $2), got '$got' (want '$3')"; echo "$out"; fail=1
     fi
+}
+
+# usage: hold_cgroups ROOT PATH...   (and release_cgroups in the caller's EXIT trap)
+# Makes the missing cgroups PATH under ROOT, the real cgroup2 hierarchy (cgroups are not per
+# network namespace; the kernel resolves a cgroup match's path when the rule is loaded). Tests
+# run in parallel and use the same paths: each holds a shared lock while it needs them, the
+# cgroups made are listed in a shared file, and only the last test out removes them, so no
+# test removes a cgroup another one is loading a rule for.
+policyc_cgroup_lock=/run/policyc-test-cgroups.lock
+policyc_cgroup_list=/run/policyc-test-cgroups.list
+hold_cgroups() {
+    local root=$1 path dir part rest
+    shift
+    # fd 9 and no bash-only syntax: this file is also sourced by sh scripts, which must parse it
+    if [ -z "${policyc_cgroup_held:-}" ]; then
+        exec 9>>"$policyc_cgroup_lock" || return 1
+        flock -s 9 || return 1
+        policyc_cgroup_held=1
+    fi
+    for path; do
+        dir=$root rest=$path
+        while [ -n "$rest" ]; do
+            part=${rest%%/*}
+            case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
+            [ -n "$part" ] || continue
+            dir=$dir/$part
+            [ -d "$dir" ] && continue
+            # another test may make it at the same moment
+            mkdir "$dir" 2>/dev/null || [ -d "$dir" ] || return 1
+            echo "$dir" >> "$policyc_cgroup_list"
+        done
+    done
+}
+release_cgroups() {
+    [ -n "${policyc_cgroup_held:-}" ] || return 0
+    flock -u 9
+    if flock -x -n 9 && [ -f "$policyc_cgroup_list" ]; then
+        tac "$policyc_cgroup_list" | while read -r dir; do rmdir "$dir" 2>/dev/null; done
+        rm -f "$policyc_cgroup_list"
+    fi
+    exec 9>&-
+    policyc_cgroup_held=
 }
