@@ -291,12 +291,24 @@ struct Rule {
 
 enum class ChainPolicy : uint8_t { None, Accept, Drop };
 
+/// What a legacy apply replaces of a live chain the host has.
+enum class ChainOwnership : uint8_t {
+    Whole,  // the chain is spelled out (or is policyc's own): its rules and policy are the host's
+    Jumps,  // a built-in chain only reaching policyc's chains: the host owns those jumps, and the
+            // kernel's other rules in it and its policy stay as they are
+};
+
+/// The prefix of the user chains that hold what intents (app, tproxy, masquerade ...) generate
+/// at a hook, e.g. POLICYC-OUTPUT; a legacy apply owns every live chain so named.
+inline constexpr std::string_view kGeneratedChainPrefix = "POLICYC-";
+
 struct Chain {
     std::string name;  // built-in chains use the iptables name: INPUT, OUTPUT, PREROUTING ...
     ChainPolicy policy =
         ChainPolicy::None;  // only built-in chains have one (None = default ACCEPT)
     std::vector<Rule> rules;
     SourceSpan span;
+    ChainOwnership ownership = ChainOwnership::Whole;
     bool operator==(const Chain&) const = default;
 };
 

@@ -3,8 +3,8 @@
 // interfaces, tables, routing and sysctls, and runs the intents (lower_intents.cpp).
 // Contract
 //   in : the root file's AST (parse succeeded)
-//   out: ir::Policy; chains hold the intents' generated rules first, then the written ones;
-//        routing rules sorted by priority
+//   out: ir::Policy; the intents' generated rules are in POLICYC-<hook> chains, each reached by
+//        a jump that comes first in its built-in chain; routing rules sorted by priority
 //   raises: E101 unknown names, E102 duplicates, E103/E104 values, E105 includes, E205 limits
 #include <algorithm>
 #include <cctype>
@@ -569,35 +569,54 @@ class Lowering {
         b.host.sysctls.push_back(ir::Sysctl{item.name, v->text, item.span});
     }
 
-    /// Generated rules go first in their chain of the inet table of that name.
+    /// Generated rules go, in order, into policyc's own chain for their hook (POLICYC-OUTPUT
+    /// ...) of the inet table of that name, reached by one jump placed first in the built-in
+    /// chain. A legacy apply owns that chain and the jump and keeps the kernel's other rules at
+    /// the hook, unless the policy spells the built-in chain out itself.
     void mergeGenerated(HostBuilder& b) {
-        for (auto it = b.generated.rbegin(); it != b.generated.rend(); ++it) {
+        std::set<std::pair<std::string, std::string>> created;  // (table, chain) made here
+        for (const GeneratedRule& g : b.generated) {
             ir::Table* table = nullptr;
             for (auto& t : b.host.tables)
-                if (t.name == it->table) table = &t;
+                if (t.name == g.table) table = &t;
             if (table && table->family != ir::TableFamily::Inet) {
                 diags_
                     .report(Code::E106, table->span,
-                            "rules generated for this host need table '" + it->table +
+                            "rules generated for this host need table '" + g.table +
                                 "' to be inet, not " +
                                 (table->family == ir::TableFamily::Ip ? "ip" : "ip6"))
-                    .notes.push_back({it->rule.span, "generated for this declaration"});
+                    .notes.push_back({g.rule.span, "generated for this declaration"});
                 return;
             }
             if (!table) {
-                b.host.tables.push_back(
-                    ir::Table{ir::TableFamily::Inet, it->table, {}, it->rule.span});
+                b.host.tables.push_back(ir::Table{ir::TableFamily::Inet, g.table, {}, g.rule.span});
                 table = &b.host.tables.back();
             }
-            ir::Chain* chain = nullptr;
-            for (auto& c : table->chains)
-                if (c.name == it->chain) chain = &c;
-            if (!chain) {
-                table->chains.push_back(
-                    ir::Chain{it->chain, ir::ChainPolicy::None, {}, it->rule.span});
-                chain = &table->chains.back();
+            const std::string own = std::string(ir::kGeneratedChainPrefix) + g.chain;
+            if (!created.count({g.table, own})) {
+                if (const ir::Chain* clash = findChain(*table, own)) {
+                    const std::string why = "chain name '" + own +
+                                            "' is reserved for the rules policyc generates at "
+                                            "hook " +
+                                            g.chain;
+                    diags_.report(Code::E102, clash->span, why)
+                        .notes.push_back({g.rule.span, "generated for this declaration"});
+                    return;
+                }
+                if (!findChain(*table, g.chain)) {
+                    ir::Chain hook{g.chain, ir::ChainPolicy::None, {}, g.rule.span};
+                    hook.ownership = ir::ChainOwnership::Jumps;
+                    table->chains.push_back(std::move(hook));
+                }
+                ir::Rule jump;
+                jump.target = ir::Jump{own};
+                jump.span = g.rule.span;
+                ir::Chain* hook = findChain(*table, g.chain);
+                hook->rules.insert(hook->rules.begin(), std::move(jump));
+                table->chains.push_back(ir::Chain{own, ir::ChainPolicy::None, {}, g.rule.span});
+                created.insert({g.table, own});
             }
-            chain->rules.insert(chain->rules.begin(), it->rule);
+            findChain(*table, own)->rules.push_back(g.rule);
         }
         for (auto& s : b.defaultSysctls) {
             bool set = false;
@@ -605,6 +624,12 @@ class Lowering {
             if (!set) b.host.sysctls.push_back(std::move(s));
         }
         orderTables(b.host);
+    }
+
+    static ir::Chain* findChain(ir::Table& t, std::string_view name) {
+        for (auto& c : t.chains)
+            if (c.name == name) return &c;
+        return nullptr;
     }
 
     /// Tables and built-in chains in the kernel's order, so every rendering is deterministic

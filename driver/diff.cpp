@@ -54,11 +54,18 @@ std::string sortedLines(const std::string& text) {
     return out;
 }
 
+bool hasChain(const ir::Host& host, std::string_view table, std::string_view chain) {
+    return std::any_of(host.tables.begin(), host.tables.end(), [&](const ir::Table& t) {
+        return t.name == table && std::any_of(t.chains.begin(), t.chains.end(),
+                                              [&](const ir::Chain& c) { return c.name == chain; });
+    });
+}
+
 std::string familyWord(ir::Family f) { return f == ir::Family::V4 ? "IPv4" : "IPv6"; }
 
 void legacySections(const ir::Host& host, Diagnostics& diags, std::vector<DiffSection>& out) {
     for (ir::Family f : {ir::Family::V4, ir::Family::V6}) {
-        const auto names = ipt::tablesToLoad(host, f);
+        const auto names = ipt::tablesToReplace(host, f);
         if (names.empty()) continue;
         std::vector<ir::Table> live;
         for (const std::string& name : names) {
@@ -74,14 +81,17 @@ void legacySections(const ir::Host& host, Diagnostics& diags, std::vector<DiffSe
             }
             live.push_back(std::move(*table));
         }
-        // Apply keeps the chains the host does not declare: they are context, not drift.
+        // Apply keeps what the host does not own: context, not drift.
         std::vector<std::string> context;
         for (const ir::Table& t : live) {
             for (const ir::Chain& c : ipt::foreignChains(host, f, t).chains) {
                 std::ostringstream line;
+                const bool jumpsOnly =
+                    ir::isBuiltinChain(t.name, c.name) && hasChain(host, t.name, c.name);
                 line << "iptables " << t.name << " (" << familyWord(f) << ") chain " << c.name
                      << " (" << c.rules.size() << (c.rules.size() == 1 ? " rule" : " rules")
-                     << ") is not declared by the policy: apply keeps it";
+                     << (jumpsOnly ? " besides policyc's jump): apply keeps them"
+                                   : ") is not declared by the policy: apply keeps it");
                 context.push_back(line.str());
             }
         }

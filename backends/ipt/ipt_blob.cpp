@@ -296,7 +296,7 @@ class TableEncoder {
     std::optional<Blob> run() {
         blob_.family = family_;
         blob_.table = block_.name;
-        for (const std::string& chain : chainOrder(block_)) {
+        for (const std::string& chain : chainOrder(block_, family_)) {
             if (!encodeChain(chain)) return std::nullopt;
         }
         append(makeEntry(family_, {}, {}, errorTarget(XT_ERROR_TARGET)));

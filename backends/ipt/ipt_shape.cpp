@@ -96,13 +96,39 @@ std::vector<TableBlock> collectBlocks(const Host& host, Family family) {
     return blocks;
 }
 
-std::vector<std::string> chainOrder(const TableBlock& block) {
+namespace {
+
+std::vector<const Rule*> partRules(const TableBlock& block, const std::string& chain,
+                                   Family family) {
+    std::vector<const Rule*> rules;
+    for (const Table* t : block.parts) {
+        const Chain* c = findChain(*t, chain);
+        if (!c) continue;
+        for (const Rule& rule : c->rules) {
+            const auto ruleFam = ruleFamily(rule);
+            if (t->family == TableFamily::Inet && ruleFam && *ruleFam != family) continue;
+            rules.push_back(&rule);
+        }
+    }
+    return rules;
+}
+
+/// A generated chain with no rule of `family` (an IPv4-only SNAT seen from ip6tables): left out
+/// with its jump, so that a family shows only what it does.
+bool emptyGenerated(const TableBlock& block, const std::string& chain, Family family) {
+    return chain.starts_with(kGeneratedChainPrefix) && partRules(block, chain, family).empty();
+}
+
+}  // namespace
+
+std::vector<std::string> chainOrder(const TableBlock& block, Family family) {
     std::vector<std::string> order(builtinChains(block.name).begin(),
                                    builtinChains(block.name).end());
     std::vector<std::string> user;
     for (const Table* t : block.parts)
         for (const Chain& c : t->chains)
-            if (!isBuiltinChain(block.name, c.name)) user.push_back(c.name);
+            if (!isBuiltinChain(block.name, c.name) && !emptyGenerated(block, c.name, family))
+                user.push_back(c.name);
     std::sort(user.begin(), user.end());
     user.erase(std::unique(user.begin(), user.end()), user.end());
     order.insert(order.end(), user.begin(), user.end());
@@ -120,16 +146,11 @@ ChainPolicy blockPolicy(const TableBlock& block, const std::string& chain) {
 
 std::vector<const Rule*> blockRules(const TableBlock& block, const std::string& chain,
                                     Family family) {
-    std::vector<const Rule*> rules;
-    for (const Table* t : block.parts) {
-        const Chain* c = findChain(*t, chain);
-        if (!c) continue;
-        for (const Rule& rule : c->rules) {
-            const auto ruleFam = ruleFamily(rule);
-            if (t->family == TableFamily::Inet && ruleFam && *ruleFam != family) continue;
-            rules.push_back(&rule);
-        }
-    }
+    std::vector<const Rule*> rules = partRules(block, chain, family);
+    std::erase_if(rules, [&](const Rule* r) {
+        const auto* j = std::get_if<Jump>(&r->target);
+        return j && emptyGenerated(block, j->chain, family);
+    });
     return rules;
 }
 

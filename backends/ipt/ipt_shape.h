@@ -33,13 +33,15 @@ struct TableBlock {
 /// iptables-legacy-save lists newest-created first, so loaders create them in reverse.
 std::vector<TableBlock> collectBlocks(const ir::Host& host, ir::Family family);
 
-/// Built-in chains in hook order, then user chains sorted by strcmp as libiptc keeps them.
-std::vector<std::string> chainOrder(const TableBlock& block);
+/// Built-in chains in hook order, then user chains sorted by strcmp as libiptc keeps them;
+/// policyc's generated chains only when they hold rules of `family`.
+std::vector<std::string> chainOrder(const TableBlock& block, ir::Family family);
 
 /// A built-in chain's policy: the first part that sets one; None for user chains.
 ir::ChainPolicy blockPolicy(const TableBlock& block, const std::string& chain);
 
-/// The rules of `chain` for `family`, in host order: inet rules of the other family left out.
+/// The rules of `chain` for `family`, in host order: inet rules of the other family left out,
+/// and jumps to generated chains chainOrder leaves out.
 std::vector<const ir::Rule*> blockRules(const TableBlock& block, const std::string& chain,
                                         ir::Family family);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// legacySteps(): one reversible step per (family, iptables table) the host fills, each
-// replacing the chains the host declares with one IPT_SO_SET_REPLACE of the table (other chains
-// kept as they are: ipt_ownership.h). The steps share one xtables lock, taken
+// legacySteps(): one reversible step per (family, iptables table) the host fills or policyc's
+// chains are left in, each replacing what policyc owns with one IPT_SO_SET_REPLACE of the table
+// (everything else kept as it is: ipt_ownership.h). The steps share one xtables lock, taken
 // by the first snapshot and held until the steps are destroyed: no iptables run can change a
 // table between policyc's read, its replace and a rollback.
 #include <sched.h>
@@ -196,7 +196,7 @@ ApplySteps legacySteps(const ir::Host& host) {
     auto lock = std::make_shared<SharedLock>();
     ApplySteps steps;
     for (Family f : {Family::V4, Family::V6}) {
-        for (const std::string& table : ipt::tablesToLoad(host, f))
+        for (const std::string& table : ipt::tablesToReplace(host, f))
             steps.push_back(std::make_unique<LegacyTableStep>(shared, lock, f, table));
     }
     return steps;

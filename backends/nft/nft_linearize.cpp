@@ -24,6 +24,7 @@
 #include <sstream>
 
 #include "backends/nft/nft_values.h"
+#include "backends/text/nft_layout.h"
 #include "backends/text/nft_text_vocab.h"
 
 namespace policyc::backends::nft {
@@ -1021,11 +1022,15 @@ NftRuleset linearize(const ir::Host& host, const std::string& cgroupRoot) {
         // nft creates every chain of a table before the first rule, so jumps resolve
         for (const Table& table : host.tables)
             if (table.family == family)
-                for (const Chain& c : table.chains) b.chain(family, table, c);
+                for (const Chain& c : table.chains)
+                    if (!foldedIntoBaseChain(table, c)) b.chain(family, table, c);
         for (const Table& table : host.tables) {
             if (table.family != family) continue;
-            for (const Chain& c : table.chains)
-                for (size_t i = 0; i < c.rules.size(); ++i) b.rule(family, table, c, i, c.rules[i]);
+            for (const Chain& c : table.chains) {
+                if (foldedIntoBaseChain(table, c)) continue;
+                const std::vector<Rule>& rules = nftRules(table, c);
+                for (size_t i = 0; i < rules.size(); ++i) b.rule(family, table, c, i, rules[i]);
+            }
         }
     }
     return std::move(b.out);

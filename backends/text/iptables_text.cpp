@@ -371,7 +371,7 @@ std::string_view policyText(const TableBlock& block, const std::string& chain) {
 }
 
 void renderBlock(std::ostream& out, const TableBlock& block, Family family) {
-    const std::vector<std::string> chains = ipt::chainOrder(block);
+    const std::vector<std::string> chains = ipt::chainOrder(block, family);
     out << '*' << block.name << '\n';
     for (const std::string& c : chains)
         out << ':' << c << ' ' << policyText(block, c) << " [0:0]\n";

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backends/text/nft_layout.h"
 #include "backends/text/nft_text_sets.h"
 #include "backends/text/nft_text_vocab.h"
 #include "backends/text/render.h"
@@ -436,7 +437,7 @@ void writeChain(std::ostream& out, TableFamily family, const Table& table, const
             << base->priorityText << "; policy "
             << (chain.policy == ChainPolicy::Drop ? "drop" : "accept") << ";\n";
     }
-    for (const Rule& rule : chain.rules)
+    for (const Rule& rule : nft::nftRules(table, chain))
         out << "\t\t" << ruleText(family, table.name, rule) << "\n";
     out << "\t}\n";
 }
@@ -455,6 +456,7 @@ std::string renderNft(const Host& host) {
         for (const Table& table : host.tables) {
             if (table.family != family) continue;
             for (const Chain& chain : table.chains) {
+                if (nft::foldedIntoBaseChain(table, chain)) continue;
                 if (!first) out << "\n";
                 first = false;
                 writeChain(out, family, table, chain);

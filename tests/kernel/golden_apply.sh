@@ -61,9 +61,10 @@ add_drift() {
         local file=$r.iptables tool=iptables-legacy
         [ -s "$file" ] || { file=$r.ip6tables; tool=ip6tables-legacy; }
         [ -s "$file" ] || return 0
-        # a chain the policy declares (one with rules): chains it does not declare are kept
+        # a chain policyc owns whole: the first with a rule other than a jump to a POLICYC-
+        # chain (a built-in chain that only holds that jump keeps other tools' rules)
         local table chain
-        read -r table chain < <(awk '/^\*/ {t = substr($1, 2)} /^-A / {print t, $2; exit}' "$file")
+        read -r table chain < <(awk '/^\*/ {t = substr($1, 2)} /^-A / && !/ -j POLICYC-/ {print t, $2; exit}' "$file")
         [ -n "$chain" ] || return 0
         ip netns exec "$ns" "$tool" -t "$table" -A "$chain" -m mark --mark 0x7777 -j ACCEPT
     fi

@@ -4,7 +4,9 @@
 # not own):
 #  - diff lists the foreign nft base chains at policyc's hooks, and the legacy chains the policy
 #    does not declare in the tables it loads, as context, not as drift;
-#  - apply and rollback keep every foreign object;
+#  - apply and rollback keep every foreign object, including another tool's rule in a built-in
+#    chain where the policy hooks its own chain (legacy: policyc's jump goes first, the rule
+#    stays after it), and a later policy without intents removes policyc's chains and jumps;
 #  - `apply --confirm 2` without an answer restores the exact previous listing and exits 1;
 #    with "yes" it keeps the new state and exits 0;
 #  - a concurrent change between policyc's read and its commit: nft refuses the batch by
@@ -53,6 +55,9 @@ ip netns exec "$ns" iptables-legacy -t raw -A PREROUTING -j FOREIGN
 ip netns exec "$ns" iptables-legacy -t mangle -N OTHERTOOL
 ip netns exec "$ns" iptables-legacy -t mangle -A OTHERTOOL -s 203.0.113.12 -j RETURN
 ip netns exec "$ns" iptables-legacy -t mangle -A PREROUTING -j OTHERTOOL
+# A rule of another tool in mangle OUTPUT, where the policy's app hooks its own chain: apply
+# owns only its jump there, placed first, and keeps this rule after it.
+ip netns exec "$ns" iptables-legacy -t mangle -A OUTPUT -d 203.0.113.13 -j MARK --set-mark 0x13
 ip netns exec "$ns" nft add table inet foreign
 ip netns exec "$ns" nft add chain inet foreign out '{ type filter hook output priority 10; }'
 ip netns exec "$ns" nft add rule inet foreign out ip daddr 203.0.113.10 counter drop
@@ -60,7 +65,7 @@ ip -n "$ns" rule add priority 4321 fwmark 0x99 lookup 99
 ip -n "$ns" route add blackhole 198.51.100.0/24 table 99
 
 listing "$ns" "$sysctls" > "$work/L0"
-foreign() { grep -E 'FOREIGN|OTHERTOOL|203\.0\.113\.(9|10|12)|table inet foreign|4321|198\.51\.100' "$1"; }
+foreign() { grep -E 'FOREIGN|OTHERTOOL|203\.0\.113\.(9|10|12|13)|table inet foreign|4321|198\.51\.100' "$1"; }
 foreign "$work/L0" > "$work/F0"
 [ "$(wc -l < "$work/F0")" -ge 9 ] || no "the foreign state was not set up: $(cat "$work/F0")"
 
@@ -78,6 +83,8 @@ if [ "$backend" = legacy ]; then
         grep -qF "# context: iptables mangle (IPv4) chain $c is not declared by the policy: apply keeps it" "$work/diff" ||
             no "diff does not list mangle chain $c as context:$(echo; cat "$work/diff")"
     done
+    grep -qF "# context: iptables mangle (IPv4) chain OUTPUT (1 rule besides policyc's jump): apply keeps them" "$work/diff" ||
+        no "diff does not list the foreign rule in mangle OUTPUT as context:$(echo; cat "$work/diff")"
 fi
 
 # --confirm without an answer: the exact previous state comes back.
@@ -96,6 +103,13 @@ listing "$ns" "$sysctls" > "$work/L2"
 foreign "$work/L2" > "$work/F2"
 diff -u --label "foreign before" --label "foreign after apply" "$work/F0" "$work/F2" ||
     no "apply changed foreign objects"
+if [ "$backend" = legacy ]; then
+    ip netns exec "$ns" iptables-legacy -t mangle -S OUTPUT > "$work/mangle-output"
+    printf '%s\n' '-P OUTPUT ACCEPT' '-A OUTPUT -j POLICYC-OUTPUT' \
+        '-A OUTPUT -d 203.0.113.13/32 -j MARK --set-xmark 0x13/0xffffffff' |
+        diff -u --label "mangle OUTPUT wanted" --label "mangle OUTPUT after apply" - "$work/mangle-output" ||
+        no "policyc's jump is not first in mangle OUTPUT, before the other tool's rule"
+fi
 
 # A rollback after an injected failure keeps them too.
 POLICYC_INJECT_FAILURE=sysctls run apply > "$work/log" 2>&1; rc=$?
@@ -164,6 +178,15 @@ run apply > /dev/null 2>&1 || no "apply before the rollback check failed"
 listing "$ns" > "$work/LA"
 nsenter --net="/run/netns/$ns" "$policyc" apply "$work/other.pol" --backend "$backend" > /dev/null 2>&1 ||
     no "apply of another policy failed"
+# other.pol has no intent: the chains client.pol's app left in mangle and nat are policyc's and
+# go, with their jumps, even from tables other.pol does not mention; foreign rules stay.
+if [ "$backend" = legacy ]; then
+    listing "$ns" > "$work/LO"
+    grep -n 'POLICYC-' "$work/LO" && no "policyc's chains of the earlier policy were left behind"
+    foreign "$work/LO" > "$work/FO"
+    diff -u --label "foreign before" --label "foreign after another policy" "$work/F0" "$work/FO" ||
+        no "applying another policy changed foreign objects"
+fi
 nsenter --net="/run/netns/$ns" "$policyc" apply --rollback > "$work/log" 2>&1 ||
     no "apply --rollback failed: $(cat "$work/log")"
 listing "$ns" > "$work/LR"

@@ -20,6 +20,13 @@ std::vector<fs::path> policyFiles() {
             if (e.path().extension() == ".pol") out.push_back(e.path());
     return out;
 }
+ir::Policy spelledOut(ir::Policy p) {
+    for (auto& h : p.hosts)
+        for (auto& t : h.tables)
+            for (auto& c : t.chains) c.ownership = ir::ChainOwnership::Whole;
+    return p;
+}
+
 }  // namespace
 
 TEST_CASE("every sample and golden case re-prints to .pol that compiles to the same IR") {
@@ -35,7 +42,8 @@ TEST_CASE("every sample and golden case re-prints to .pol that compiles to the s
         Diagnostics diags2;
         auto again = compileText(printed, "reprinted.pol", sources, diags2);
         REQUIRE_MESSAGE(again, renderText(diags2.sorted(), sources));
-        CHECK(*again == *policy);
+        // A printed policy spells every chain out, so it owns them whole (ChainOwnership).
+        CHECK(*again == spelledOut(*policy));
         CHECK(printPolicy(*again) == printed);
     }
 }
@@ -100,7 +108,16 @@ TEST_CASE("an app generates both halves of the tunnel exclusion before its owner
     const ir::Host& h = policy->hosts.at(0);
     const ir::Table* mangle = h.findTable(ir::TableFamily::Inet, "mangle");
     REQUIRE(mangle);
-    const auto& out = mangle->chains.at(0);
+    // mangle OUTPUT only jumps to policyc's own chain, which a legacy apply owns (the kernel's
+    // other rules in OUTPUT are kept); RETURN there leaves policyc's rules, not the hook.
+    REQUIRE(mangle->chains.size() == 2);
+    const auto& hook = mangle->chains.at(0);
+    CHECK(hook.name == "OUTPUT");
+    CHECK(hook.ownership == ir::ChainOwnership::Jumps);
+    REQUIRE(hook.rules.size() == 1);
+    CHECK(hook.rules[0].target == ir::Target{ir::Jump{"POLICYC-OUTPUT"}});
+    const auto& out = mangle->chains.at(1);
+    CHECK(out.name == "POLICYC-OUTPUT");
     REQUIRE(out.rules.size() == 2);
     CHECK(std::holds_alternative<ir::Return>(out.rules[0].target));  // outer packets first
     CHECK(std::holds_alternative<ir::SetMark>(out.rules[1].target));
@@ -114,10 +131,40 @@ TEST_CASE("an app generates both halves of the tunnel exclusion before its owner
     CHECK(h.routingRules[0].priority < h.routingRules[3].priority);
 }
 
+TEST_CASE("generated rules join a built-in chain the policy spells out through one jump") {
+    SourceManager sources;
+    Diagnostics diags;
+    auto policy = compileText(
+        "tunnel t0 { kind vxlan; address 10.0.0.3/24; peer 10.0.0.1; remote 192.0.2.1 }\n"
+        "app a { user 1000; via t0 }\n"
+        "table mangle { chain OUTPUT { oif eth9 mark set 0x7 } }\n",
+        "mixed.pol", sources, diags);
+    REQUIRE_MESSAGE(policy, renderText(diags.sorted(), sources));
+    const ir::Table* mangle = policy->hosts.at(0).findTable(ir::TableFamily::Inet, "mangle");
+    REQUIRE(mangle);
+    const auto& hook = mangle->chains.at(0);
+    CHECK(hook.ownership == ir::ChainOwnership::Whole);  // spelled out: the policy's whole
+    REQUIRE(hook.rules.size() == 2);
+    CHECK(hook.rules[0].target == ir::Target{ir::Jump{"POLICYC-OUTPUT"}});  // generated first
+    CHECK(std::holds_alternative<ir::SetMark>(hook.rules[1].target));
+
+    Diagnostics clash;
+    CHECK_FALSE(compileText(
+        "tunnel t0 { kind vxlan; address 10.0.0.3/24; peer 10.0.0.1; remote 192.0.2.1 }\n"
+        "app a { user 1000; via t0 }\n"
+        "table mangle {\n  chain POLICYC-OUTPUT { accept }\n}\n",
+        "clash.pol", sources, clash));
+    REQUIRE(clash.sorted().size() == 1);
+    CHECK(clash.sorted()[0].code == Code::E102);
+    CHECK(clash.sorted()[0].span.line == 4);
+    CHECK(clash.sorted()[0].message.find("reserved") != std::string::npos);
+}
+
 TEST_CASE("@allow suppressions survive re-printing, though they never count in equality") {
     SourceManager sources;
     Diagnostics diags;
-    const std::string path = std::string(POLICYC_SOURCE_DIR) + "/tests/golden/lint/allow_silences.pol";
+    const std::string path =
+        std::string(POLICYC_SOURCE_DIR) + "/tests/golden/lint/allow_silences.pol";
     auto policy = compileFile(path, sources, diags);
     REQUIRE_MESSAGE(policy, renderText(diags.sorted(), sources));
     const ir::Rule& rule = policy->hosts.at(0).tables.at(0).chains.at(0).rules.at(1);

@@ -53,3 +53,52 @@ TEST_CASE("ipt ownership: declared chains are the host's, every other live chain
     const Table live6 = table(TableFamily::Ip6, "filter", {chain("mine", {rule({}, Accept{})})});
     CHECK(foreignChains(h, Family::V6, live6).chains.empty());
 }
+
+TEST_CASE(
+    "ipt ownership: policyc's chains and its jumps are its own, other rules at the hook stay") {
+    // Live: a foreign rule and an earlier apply's jump in mangle OUTPUT, that apply's chain, a
+    // chain it left at PREROUTING, and another tool's chain.
+    const Table live = table(
+        TableFamily::Ip, "mangle",
+        {chain("PREROUTING", {rule({}, Jump{"POLICYC-PREROUTING"})}, ChainPolicy::Accept),
+         chain("OUTPUT",
+               {rule({oif("eth9")}, SetMark{{0x7, 0xff}}), rule({}, Jump{"POLICYC-OUTPUT"})},
+               ChainPolicy::Accept),
+         chain("POLICYC-OUTPUT", {rule({uid(one(5))}, SetMark{kMark1})}),
+         chain("POLICYC-PREROUTING", {rule({}, Accept{})}), chain("other", {rule({}, Return{})})});
+    Chain hook = chain("OUTPUT", {rule({}, Jump{"POLICYC-OUTPUT"})});
+    hook.ownership = ChainOwnership::Jumps;
+    const Host h =
+        host({table(TableFamily::Inet, "mangle",
+                    {hook, chain("POLICYC-OUTPUT", {rule({uid(one(1000))}, SetMark{kMark1})})})});
+
+    const Table kept = foreignChains(h, Family::V4, live);
+    // OUTPUT keeps only its foreign rule; PREROUTING loses the stale jump and is then as the
+    // kernel makes it; policyc's chains are never kept.
+    REQUIRE(names(kept) == std::vector<std::string>{"OUTPUT", "other"});
+    CHECK(kept.chains[0].rules == std::vector<Rule>{rule({oif("eth9")}, SetMark{{0x7, 0xff}})});
+
+    const std::string text =
+        policyc::backends::renderIptables(withForeignChains(h, Family::V4, {live}), Family::V4);
+    CHECK(text ==
+          "*mangle\n"
+          ":PREROUTING ACCEPT [0:0]\n"
+          ":INPUT ACCEPT [0:0]\n"
+          ":FORWARD ACCEPT [0:0]\n"
+          ":OUTPUT ACCEPT [0:0]\n"
+          ":POSTROUTING ACCEPT [0:0]\n"
+          ":POLICYC-OUTPUT - [0:0]\n"
+          ":other - [0:0]\n"
+          "-A OUTPUT -j POLICYC-OUTPUT\n"
+          "-A OUTPUT -o eth9 -j MARK --set-xmark 0x7/0xff\n"
+          "-A POLICYC-OUTPUT -m owner --uid-owner 1000 -j MARK --set-xmark 0x1/0xffffffff\n"
+          "-A other -j RETURN\n"
+          "COMMIT\n");
+
+    // A built-in chain the policy spells out is its own whole, generated jump and all.
+    Host whole = h;
+    whole.tables[0].chains[0].ownership = ChainOwnership::Whole;
+    CHECK(names(foreignChains(whole, Family::V4, live)) == std::vector<std::string>{"other"});
+    CHECK(holdsGeneratedChains(live));
+    CHECK_FALSE(holdsGeneratedChains(kept));
+}

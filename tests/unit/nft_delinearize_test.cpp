@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // nft read-back: delinearize(linearize(host)) gives the host's tables back for every sample and
 // golden host, modulo the normalisations nft itself makes (listed at nftNormalised).
-#include <doctest/doctest.h>
+#include "backends/nft/nft_delinearize.h"
 
+#include <doctest/doctest.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -10,17 +13,14 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <libnftnl/expr.h>
-#include <libnftnl/rule.h>
-
-#include "backends/nft/nft_delinearize.h"
 #include "backends/nft/nft_linearize.h"
+#include "backends/text/nft_layout.h"
 #include "compiler/compile.h"
 #include "compiler/ir.h"
 #include "compiler/ir_print.h"
@@ -132,7 +132,7 @@ std::vector<ir::Table> nftOrder(const ir::Host& host) {
     std::vector<ir::Table> out;
     for (auto f : {ir::TableFamily::Inet, ir::TableFamily::Ip, ir::TableFamily::Ip6})
         for (const auto& t : host.tables)
-            if (t.family == f && !t.chains.empty()) out.push_back(t);
+            if (t.family == f && !t.chains.empty()) out.push_back(backends::nft::nftLayout(t));
     return out;
 }
 
