@@ -32,6 +32,8 @@ constexpr unsigned kEffects = 3;
 
 uint8_t directEffects(const ir::Target& t) {
     if (std::holds_alternative<ir::SetMark>(t)) return kSetsMark;
+    // An extension kept from a live table without being understood may change anything.
+    if (std::holds_alternative<ir::OpaqueTarget>(t)) return kSetsMark | kSetsCtMark | kSetsCtState;
     if (std::holds_alternative<ir::Notrack>(t)) return kSetsCtState;
     if (const auto* c = std::get_if<ir::Connmark>(&t))
         return c->op == ir::Connmark::Op::Restore ? kSetsMark : kSetsCtMark;

@@ -403,6 +403,7 @@ struct MatchApplier {
                  IntervalSet::point(v), m.negated);
     }
     void operator()(const ir::LimitMatch&) { space.sometimes = true; }
+    void operator()(const ir::OpaqueMatch&) { space.modelled = false; }
     void operator()(const ir::MacMatch& m) {
         U128 v = 0;
         for (uint8_t b : m.mac) v = (v << 8) | b;

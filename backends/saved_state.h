@@ -13,12 +13,9 @@
 #include <vector>
 
 #include "backends/apply_step.h"
+#include "compiler/hex.h"
 
 namespace policyc::backends {
-
-std::string toHex(std::span<const uint8_t> bytes);
-/// nullopt for an odd length or a character that is not a hex digit.
-std::optional<std::vector<uint8_t>> fromHex(std::string_view text);
 
 /// The steps that reinstall `saved` (an array of ApplyStep::saved() values): each is an
 /// ordinary step (snapshot, apply, undo), so a rollback is all-or-nothing too. nullopt with

@@ -181,9 +181,27 @@ struct MacMatch {
     bool operator==(const MacMatch&) const = default;
 };
 
+/// An xtables match or target policyc has no model for (or a revision or option it cannot
+/// read), found in a live legacy table: kept byte for byte as the kernel listed it, so that an
+/// apply keeping the rule re-loads exactly what was there. Nothing is known of what it does.
+struct OpaqueExtension {
+    std::string name;
+    uint8_t revision = 0;
+    std::vector<uint8_t> data;  // the payload after the 32-byte xt header, XT_ALIGNed
+    bool operator==(const OpaqueExtension&) const = default;
+};
+
+struct OpaqueMatch {
+    OpaqueExtension ext;
+    /// Its place among the entry's match records, which the kernel evaluates in order: a
+    /// match with side effects (recent --set, hashlimit) sees only packets earlier ones let by.
+    uint32_t position = 0;
+    bool operator==(const OpaqueMatch&) const = default;
+};
+
 using Match = std::variant<ProtoMatch, AddrMatch, PortMatch, IfaceMatch, CtStateMatch, MarkMatch,
                            ConnmarkMatch, OwnerMatch, CgroupMatch, SocketMatch, IcmpMatch,
-                           AddrTypeMatch, LimitMatch, MacMatch>;
+                           AddrTypeMatch, LimitMatch, MacMatch, OpaqueMatch>;
 
 // ---------------------------------------------------------------------------------------------
 // Targets: what a rule does once every match holds. Exactly one per rule, as in an ipt_entry.
@@ -255,8 +273,14 @@ struct Notrack {
     bool operator==(const Notrack&) const = default;
 };
 
+/// See OpaqueExtension: it may accept, drop, change the packet or go on to the next rule.
+struct OpaqueTarget {
+    OpaqueExtension ext;
+    bool operator==(const OpaqueTarget&) const = default;
+};
+
 using Target = std::variant<NoTarget, Accept, Drop, Return, Jump, Goto, Reject, Log, SetMark,
-                            Connmark, Nat, Masquerade, Redirect, Tproxy, Notrack>;
+                            Connmark, Nat, Masquerade, Redirect, Tproxy, Notrack, OpaqueTarget>;
 
 // ---------------------------------------------------------------------------------------------
 // Tables, chains, rules

@@ -6,6 +6,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "compiler/hex.h"
+
 namespace policyc {
 
 using nlohmann::json;
@@ -271,6 +273,20 @@ json targetJson(const Tproxy& t) {
               {"port", t.port},
               {"mark", markText(t.mark)}};
     putOptional(j, "addr", t.addr, asString);
+    return j;
+}
+
+json opaqueJson(const OpaqueExtension& x) {
+    return {{"name", x.name}, {"revision", x.revision}, {"data", toHex(x.data)}};
+}
+json matchJson(const OpaqueMatch& m) {
+    json j = {{"match", "opaque"}, {"position", m.position}};
+    j["extension"] = opaqueJson(m.ext);
+    return j;
+}
+json targetJson(const OpaqueTarget& t) {
+    json j = {{"target", "opaque"}};
+    j["extension"] = opaqueJson(t.ext);
     return j;
 }
 

@@ -190,6 +190,14 @@ std::string macText(const std::array<uint8_t, 6>& mac) {
     return out.str();
 }
 
+/// Only read from live legacy tables, never written in .pol: the text names it so that a reader
+/// sees it, and (starting with '<') cannot be compiled back by mistake.
+std::string opaqueText(std::string_view kind, const OpaqueExtension& x) {
+    return "<iptables " + std::string(kind) + " '" + x.name + "' revision " +
+           std::to_string(x.revision) + ", " + std::to_string(x.data.size()) +
+           " bytes: no .pol form>";
+}
+
 std::string matchText(const Match& match, const PrintContext& ctx) {
     return std::visit(
         Overloaded{
@@ -237,6 +245,7 @@ std::string matchText(const Match& match, const PrintContext& ctx) {
                        std::to_string(m.burst);
             },
             [](const MacMatch& m) { return "ether saddr " + neg(m.negated) + macText(m.mac); },
+            [](const OpaqueMatch& m) { return opaqueText("match", m.ext); },
         },
         match);
 }
@@ -308,6 +317,7 @@ std::string targetText(const Target& target) {
             },
             [](const Tproxy& t) { return tproxyText(t); },
             [](const Notrack&) { return std::string("notrack"); },
+            [](const OpaqueTarget& t) { return opaqueText("target", t.ext); },
         },
         target);
 }

@@ -4,12 +4,12 @@
 #include <algorithm>
 
 #include "backends/ipt/ipt_blob.h"
-#include "backends/nft/nft_batch.h"
-#include "backends/nft/nft_delinearize.h"
 #include "backends/ipt/ipt_kernel.h"
 #include "backends/netlink/links_rtnl.h"
 #include "backends/netlink/routing_rtnl.h"
 #include "backends/netlink/sysctl_proc.h"
+#include "backends/nft/nft_batch.h"
+#include "backends/nft/nft_delinearize.h"
 
 namespace policyc {
 namespace {
@@ -19,6 +19,27 @@ namespace ipt = backends::ipt;
 
 void notAnalysed(Diagnostics& diags, const std::string& what, const std::string& why) {
     diags.report(Code::W014, {}, what + " was not analysed: " + why);
+}
+
+/// Rules holding an extension policyc keeps without understanding it: their packets are
+/// unknown, so they neither shadow nor count as shadowed, and a reader should know.
+void noteOpaque(const ir::Table& table, const std::string& where, Diagnostics& diags) {
+    for (const ir::Chain& c : table.chains) {
+        for (size_t i = 0; i < c.rules.size(); ++i) {
+            const ir::Rule& r = c.rules[i];
+            std::string names;
+            for (const ir::Match& m : r.matches)
+                if (const auto* o = std::get_if<ir::OpaqueMatch>(&m))
+                    names += (names.empty() ? "match '" : ", match '") + o->ext.name + "'";
+            if (const auto* o = std::get_if<ir::OpaqueTarget>(&r.target))
+                names += (names.empty() ? "target '" : ", target '") + o->ext.name + "'";
+            if (names.empty()) continue;
+            notAnalysed(
+                diags,
+                where + " chain " + c.name + " rule " + std::to_string(i + 1) + "'s " + names,
+                "policyc keeps it as the kernel holds it without modelling it");
+        }
+    }
 }
 
 void readLegacy(ir::Host& host, Diagnostics& diags) {
@@ -36,6 +57,7 @@ void readLegacy(ir::Host& host, Diagnostics& diags) {
                 notAnalysed(diags, "legacy " + fam + " table '" + std::string(name) + "'", why);
                 continue;
             }
+            noteOpaque(*table, "legacy " + fam + " table '" + std::string(name) + "'", diags);
             host.tables.push_back(std::move(*table));
         }
     }

@@ -236,10 +236,11 @@ class EntryBuilder {
     }
     void operator()(const LimitMatch& m) { add(kLimit, "limit", 0, m); }
     void operator()(const MacMatch& m) { add(kMac, "mac", 0, m); }
+    void operator()(const OpaqueMatch& m) { opaque_.push_back(&m); }
 
     /// The match records in entry order; empty with `error` set on failure.
     std::optional<Bytes> matchBytes(const std::string& comment) {
-        Bytes out;
+        std::vector<Bytes> records;
         XtContext ctx{family_, {}};
         for (const auto& mods : sections_) {
             for (const Module& mod : mods) {
@@ -251,8 +252,7 @@ class EntryBuilder {
                     overLimit = ctx.overLimit;
                     return std::nullopt;
                 }
-                const Bytes rec = xtRecord(row->name, row->revision, payload);
-                out.insert(out.end(), rec.begin(), rec.end());
+                records.push_back(xtRecord(row->name, row->revision, payload));
             }
         }
         if (!comment.empty()) {
@@ -262,9 +262,19 @@ class EntryBuilder {
                 overLimit = ctx.overLimit;
                 return std::nullopt;
             }
-            const Bytes rec = xtRecord("comment", 0, payload);
-            out.insert(out.end(), rec.begin(), rec.end());
+            records.push_back(xtRecord("comment", 0, payload));
         }
+        // Kept extensions go back to their place: the kernel evaluates records in order.
+        for (const OpaqueMatch* m : opaque_) {
+            if (m->ext.name.size() >= XT_EXTENSION_MAXNAMELEN) {
+                error = "match name '" + m->ext.name + "' too long";
+                return std::nullopt;
+            }
+            records.insert(records.begin() + std::min<size_t>(m->position, records.size()),
+                           xtRecord(m->ext.name, m->ext.revision, m->ext.data));
+        }
+        Bytes out;
+        for (const Bytes& r : records) out.insert(out.end(), r.begin(), r.end());
         return out;
     }
 
@@ -281,6 +291,7 @@ class EntryBuilder {
     Family family_;
     std::string_view portModule_;
     std::array<std::vector<Module>, kSectionCount> sections_;
+    std::vector<const OpaqueMatch*> opaque_;  // in position order, as the decoder made them
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -369,6 +380,13 @@ class TableEncoder {
         if (std::holds_alternative<NoTarget>(t) || std::holds_alternative<Jump>(t) ||
             std::holds_alternative<Goto>(t))
             return verdictTarget(0);  // patched once every chain's offset is known
+        if (const auto* o = std::get_if<OpaqueTarget>(&t)) {
+            if (o->ext.name.size() >= XT_EXTENSION_MAXNAMELEN) {
+                report(rule, chain, "target name '" + o->ext.name + "' too long", true);
+                return std::nullopt;
+            }
+            return xtRecord(o->ext.name, o->ext.revision, o->ext.data);
+        }
         const TargetRow* row = findTargetRow(targetName(t), family_);
         XtContext ctx{family_, {}};
         Bytes payload = row ? row->encode(ctx, t) : Bytes{};
@@ -671,17 +689,21 @@ class TableDecoder {
         Rule rule;
         XtContext ctx{blob_.family, {}};
         std::optional<uint8_t> impliedProto;
-        for (const XtView& m : e.matches) {
+        for (uint32_t position = 0; position < e.matches.size(); ++position) {
+            const XtView& m = e.matches[position];
             if (m.name == "comment" && m.revision == 0 && m.size >= 256) {
                 rule.comment = decodeComment(m.data);
                 continue;
             }
+            // A module policyc cannot read (unknown, another revision or layout, an option it
+            // does not model) is kept as it is, so that nothing foreign is lost or misread.
             const MatchRow* row = findMatchRow(m.name, m.revision);
-            if (!row || m.size != row->size)
-                return failRule(where, "match '" + m.name + "' revision " +
-                                           std::to_string(m.revision) + " (unknown to policyc)");
-            if (!row->decode(ctx, m.data, rule.matches))
-                return failRule(where, "match '" + m.name + "': " + ctx.error);
+            std::vector<Match> decoded;
+            if (!row || m.size != row->size || !row->decode(ctx, m.data, decoded)) {
+                rule.matches.push_back(OpaqueMatch{opaque(m), position});
+                continue;
+            }
+            for (Match& d : decoded) rule.matches.push_back(std::move(d));
             if (m.name == "icmp") impliedProto = 1;
             if (m.name == "icmp6") impliedProto = 58;
         }
@@ -708,13 +730,10 @@ class TableDecoder {
     std::optional<Target> decodeTarget(const EntryView& e, const std::string& where) {
         if (!e.target.name.empty()) {
             const TargetRow* row = findTargetRow(e.target.name, blob_.family, e.target.revision);
-            if (!row || e.target.size != row->size)
-                return failTarget(where, "target '" + e.target.name + "' revision " +
-                                             std::to_string(e.target.revision) +
-                                             " (unknown to policyc)");
             XtContext ctx{blob_.family, {}};
-            auto t = row->decode(ctx, e.target.data);
-            if (!t) return failTarget(where, "target '" + e.target.name + "': " + ctx.error);
+            auto t =
+                row && e.target.size == row->size ? row->decode(ctx, e.target.data) : std::nullopt;
+            if (!t) return OpaqueTarget{opaque(e.target)};  // kept as it is, as matches are
             return t;
         }
         const auto verdict = verdictOf(e.target);
@@ -731,6 +750,10 @@ class TableDecoder {
                               "verdict " + std::to_string(v) + " (not a chain policyc knows)");
         if (e.ip.isGoto) return Goto{it->second};
         return Jump{it->second};
+    }
+
+    static OpaqueExtension opaque(const XtView& x) {
+        return {x.name, x.revision, std::vector<uint8_t>(x.data, x.data + x.size)};
     }
 
     std::optional<Rule> failRule(const std::string& where, const std::string& what) {

@@ -649,8 +649,17 @@ int matchRank(const Match& m) {
             [](const CgroupMatch&) { return 16; },
             [](const SocketMatch&) { return 17; },
             [](const LimitMatch&) { return 18; },
+            [](const OpaqueMatch&) { return 19; },
         },
         m);
+}
+
+/// Kept extensions come only from live legacy tables; nft has no form policyc writes for them.
+void opaqueError(Ctx& ctx, std::string_view kind, const OpaqueExtension& x) {
+    ctx.errors->push_back("iptables " + std::string(kind) + " '" + x.name + "' revision " +
+                          std::to_string(x.revision) +
+                          " (read from a legacy table, not understood "
+                          "by policyc) has no nftables form");
 }
 
 void matchStmt(Ctx& ctx, const RuleInfo& info, const Match& m, const std::string& cgroupRoot) {
@@ -707,6 +716,7 @@ void matchStmt(Ctx& ctx, const RuleInfo& info, const Match& m, const std::string
             [&](const AddrTypeMatch& a) { fibStmt(ctx, a); },
             [&](const LimitMatch& l) { limitStmt(ctx, l); },
             [&](const MacMatch& mac) { macStmt(ctx, mac); },
+            [&](const OpaqueMatch& o) { opaqueError(ctx, "match", o.ext); },
         },
         m);
 }
@@ -911,6 +921,7 @@ void targetStmt(Ctx& ctx, const Target& t) {
                        });
                    },
                    [&](const Notrack&) { push([](RuleBuilder& b) { simple(b, "notrack"); }); },
+                   [&](const OpaqueTarget& o) { opaqueError(ctx, "target", o.ext); },
                },
                t);
 }

@@ -12,6 +12,7 @@
 
 #include "backends/ipt/ipt_shape.h"
 #include "backends/text/render.h"
+#include "compiler/hex.h"
 
 namespace policyc::backends {
 namespace {
@@ -161,16 +162,25 @@ class LineBuilder {
         if (!text.empty()) mods.back().options.push_back(std::move(text));
     }
 
+    /// A module kept verbatim from a live table, at its place among the line's modules.
+    void opaque(uint32_t position, std::string text) {
+        opaque_.push_back({position, std::move(text)});
+    }
+
     std::string str() const {
-        std::string out;
-        auto add = [&](const std::string& word) { out += ' ' + word; };
+        std::string header;
+        std::vector<std::string> modules;
         for (const auto& mods : sections_) {
             for (const auto& m : mods) {
-                if (!m.name.empty()) add("-m " + m.name);
-                for (const auto& o : m.options) add(o);
+                std::string text = m.name.empty() ? "" : " -m " + m.name;
+                for (const auto& o : m.options) text += ' ' + o;
+                (m.name.empty() ? header : modules.emplace_back()) += text;
             }
         }
-        return out;
+        for (const auto& [position, text] : opaque_)
+            modules.insert(modules.begin() + std::min<size_t>(position, modules.size()), text);
+        for (const auto& m : modules) header += m;
+        return header;
     }
 
   private:
@@ -180,7 +190,15 @@ class LineBuilder {
         std::vector<std::string> options;
     };
     std::array<std::vector<Module>, kSectionCount> sections_;
+    std::vector<std::pair<uint32_t, std::string>> opaque_;  // sorted by position (decoder order)
 };
+
+/// An extension policyc keeps without understanding it: named, with its bytes, so that a
+/// review sees it and iptables-restore refuses the line rather than load something else.
+std::string opaqueOptions(const OpaqueExtension& x) {
+    return " --opaque-revision " + std::to_string(x.revision) + " --opaque-data " +
+           (x.data.empty() ? std::string("-") : toHex(x.data));
+}
 
 /// Renders matches of a line whose AddrMatches hold one item and whose positive PortMatches fit
 /// one multiport (see expandLines).
@@ -259,6 +277,9 @@ struct MatchRenderer {
     }
     void operator()(const MacMatch& m) {
         b.option(kMac, "mac", 0, bang(m.negated) + "--mac-source " + macText(m.mac));
+    }
+    void operator()(const OpaqueMatch& m) {
+        b.opaque(m.position, " -m " + m.ext.name + opaqueOptions(m.ext));
     }
 
     void addrItem(const AddrMatch& m, const AddrItem& item) {
@@ -339,6 +360,9 @@ struct TargetRenderer {
                xmarkText(t.mark);
     }
     std::string operator()(const Notrack&) const { return " -j CT --notrack"; }
+    std::string operator()(const OpaqueTarget& t) const {
+        return " -j " + t.ext.name + opaqueOptions(t.ext);
+    }
 
     static std::string ctMasks(uint32_t mask) {
         return " --nfmask " + hex(mask) + " --ctmask " + hex(mask);

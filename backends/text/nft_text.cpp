@@ -193,6 +193,7 @@ int matchRank(const Match& m) {
             [](const SocketMatch&) { return 17; },
             // Last, so that only packets every other match accepted take tokens.
             [](const LimitMatch&) { return 18; },
+            [](const OpaqueMatch&) { return 19; },
         },
         m);
 }
@@ -306,6 +307,8 @@ std::string matchText(const RuleContext& ctx, const Match& m) {
             [](const MacMatch& mac) {
                 return "ether saddr " + neq(mac.negated) + macText(mac.mac);
             },
+            // As nft lists an xtables compat expression; it has no loadable text.
+            [](const OpaqueMatch& o) { return "xt match " + nftString(o.ext.name); },
         },
         m);
 }
@@ -399,6 +402,9 @@ std::string targetText(const RuleContext& ctx, const Target& t) {
             [](const Redirect& r) { return "redirect" + portsSuffix(r.ports); },
             [&](const Tproxy& tp) { return tproxyText(ctx, tp); },
             [](const Notrack&) -> std::string { return "notrack"; },
+            [](const OpaqueTarget& o) -> std::string {
+                return "xt target " + nftString(o.ext.name);
+            },
         },
         t);
 }

@@ -17,8 +17,10 @@
 #include <array>
 #include <string>
 
+#include "backends/ipt/ipt_blob.h"
 #include "backends/netlink/routing_rtnl.h"
 #include "backends/nft/nft_delinearize.h"
+#include "backends/text/render.h"
 #include "compiler/compile.h"
 #include "compiler/import_iptables.h"
 #include "compiler/import_nft_json.h"
@@ -107,7 +109,22 @@ void iptBlobOne(const uint8_t* data, size_t size) {
     auto blob = blobFromBytes(data, size);
     if (!blob) return;
     Diagnostics diags;
-    (void)backends::ipt::decodeTable(*blob, diags);
+    auto table = backends::ipt::decodeTable(*blob, diags);
+    if (!table) return;
+    // What decodes must encode back (unknown extensions as they were) and decode to a table
+    // that lists the same (the decoder reads a hook without policy as ACCEPT, the encoder
+    // writes every hook): apply re-loads the chains it does not own exactly this way.
+    ir::Host host;
+    host.tables.push_back(*table);
+    const std::string listed = backends::renderIptables(host, blob->family);
+    Diagnostics encodeDiags;
+    auto again = backends::ipt::encodeTable(host, blob->family, blob->table, encodeDiags);
+    if (!again) return;  // e.g. a jump into a built-in chain: refused, not misread
+    auto back = backends::ipt::decodeTable(*again, encodeDiags);
+    if (!back) __builtin_trap();
+    ir::Host backHost;
+    backHost.tables.push_back(std::move(*back));
+    if (backends::renderIptables(backHost, blob->family) != listed) __builtin_trap();
 }
 
 void rtnlOne(const uint8_t* data, size_t size) {

@@ -12,6 +12,7 @@
 // clang-format on
 #include <doctest/doctest.h>
 #include <linux/netfilter/x_tables.h>
+#include <linux/netfilter/xt_mark.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <sched.h>
 #include <sys/wait.h>
@@ -30,6 +31,7 @@
 #include "backends/apply_step.h"
 #include "backends/ipt/ipt_kernel.h"
 #include "backends/ipt/ipt_ownership.h"
+#include "backends/nft/nft_linearize.h"
 #include "backends/text/render.h"
 #include "tests/unit/ipt_fixture_hosts.h"
 
@@ -292,18 +294,53 @@ TEST_CASE("ipt blob: a rule without target falls through to the next entry's off
     CHECK(v == 304);
 }
 
-TEST_CASE("ipt blob: an unknown match is an error naming it, not dropped") {
-    const Host h = host({table(TableFamily::Ip, "filter",
-                               {chain("INPUT", {rule({MarkMatch{false, kMark1}}, Accept{})})})});
+TEST_CASE("ipt blob: an unknown match or target is kept byte for byte, in its place") {
+    // Two modules (mark, then owner) and a MARK target; the mark module and the target are
+    // renamed to extensions policyc does not know, as another tool's rule would hold them.
+    const Host h = host({table(
+        TableFamily::Ip, "filter",
+        {chain("OUTPUT", {rule({MarkMatch{false, kMark1}, uid(one(7))}, SetMark{{0x5, 0xff}})})})});
     Diagnostics diags;
     auto blob = encodeTable(h, Family::V4, "filter", diags);
     REQUIRE(blob);
-    char* name = reinterpret_cast<char*>(blob->entries.data() + sizeof(ipt_entry) + 2);
-    REQUIRE(std::string(name) == "mark");
-    std::memcpy(name, "zzz", 4);
-    CHECK_FALSE(decodeTable(*blob, diags));
-    REQUIRE(diags.hasErrors());
-    CHECK(diags.items().back().message.find("'zzz'") != std::string::npos);
+    auto rename = [&](std::string_view from, const char* to) {
+        const std::string_view bytes(reinterpret_cast<const char*>(blob->entries.data()),
+                                     blob->entries.size());
+        const size_t at = bytes.find(std::string(from) + '\0');
+        REQUIRE(at != std::string_view::npos);
+        std::memcpy(blob->entries.data() + at, to, std::strlen(to) + 1);
+    };
+    rename("mark", "zzz");
+    rename("MARK", "ZZZ");
+    auto table = decodeTable(*blob, diags);
+    REQUIRE_MESSAGE(table, (diags.items().empty() ? std::string() : diags.items().back().message));
+    const Rule& r = table->chains.at(2).rules.at(0);
+    REQUIRE(r.matches.size() == 2);
+    CHECK(r.matches[0] == uid(one(7)));
+    const auto* m = std::get_if<OpaqueMatch>(&r.matches[1]);
+    REQUIRE(m);
+    CHECK(m->ext.name == "zzz");
+    CHECK(m->position == 0);  // it came first, before owner
+    CHECK(m->ext.data.size() == XT_ALIGN(sizeof(xt_mark_mtinfo1)));
+    const auto* t = std::get_if<OpaqueTarget>(&r.target);
+    REQUIRE(t);
+    CHECK(t->ext.name == "ZZZ");
+    CHECK(t->ext.revision == 2);
+
+    // Encoded again: the same bytes, the unknown module still first.
+    auto again = encodeTable(host({*table}), Family::V4, "filter", diags);
+    REQUIRE(again);
+    CHECK(sameRules(*again, *blob));
+    CHECK(again->entries == blob->entries);
+
+    // Reviewable, and refused by the tools that cannot know it.
+    const std::string text = renderIptables(host({*table}), Family::V4);
+    CHECK(text.find("-A OUTPUT -m zzz --opaque-revision 1 --opaque-data ") != std::string::npos);
+    CHECK(text.find(" -m owner --uid-owner 7 -j ZZZ --opaque-revision 2 --opaque-data ") !=
+          std::string::npos);
+    const auto nft = policyc::backends::nft::linearize(host({*table}));
+    REQUIRE(nft.errors.size() == 2);
+    CHECK(nft.errors[0].find("iptables match 'zzz' revision 1") != std::string::npos);
 }
 
 TEST_CASE("ipt blob: a jump to a missing chain and an over-long comment are diagnosed") {
