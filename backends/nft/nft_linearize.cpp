@@ -632,28 +632,6 @@ RuleInfo ruleInfo(TableFamily t, const Rule& r) {
     return info;
 }
 
-int matchRank(const Match& m) {
-    return std::visit(
-        Overloaded{
-            [](const IfaceMatch& v) { return v.dir == IfaceDirection::In ? 0 : 1; },
-            [](const MacMatch&) { return 2; },
-            [](const AddrMatch& v) { return v.dir == Direction::Source ? 3 : 4; },
-            [](const ProtoMatch&) { return 5; },
-            [](const PortMatch& v) { return v.dir == Direction::Source ? 6 : 7; },
-            [](const IcmpMatch&) { return 8; },
-            [](const AddrTypeMatch& v) { return v.dir == Direction::Source ? 9 : 10; },
-            [](const CtStateMatch&) { return 11; },
-            [](const MarkMatch&) { return 12; },
-            [](const ConnmarkMatch&) { return 13; },
-            [](const OwnerMatch& v) { return v.kind == OwnerMatch::Kind::Uid ? 14 : 15; },
-            [](const CgroupMatch&) { return 16; },
-            [](const SocketMatch&) { return 17; },
-            [](const LimitMatch&) { return 18; },
-            [](const OpaqueMatch&) { return 19; },
-        },
-        m);
-}
-
 /// Kept extensions come only from live legacy tables; nft has no form policyc writes for them.
 void opaqueError(Ctx& ctx, std::string_view kind, const OpaqueExtension& x) {
     ctx.errors->push_back("iptables " + std::string(kind) + " '" + x.name + "' revision " +

@@ -173,31 +173,6 @@ RuleContext::RuleContext(TableFamily t, std::string_view name, const Rule& r)
     hideProto = ports || icmp || reset;
 }
 
-/// Output position of a match. nft lists expressions in the order they were written (save the
-/// dependencies RuleContext accounts for); this order reads like hand-written nft.
-int matchRank(const Match& m) {
-    return std::visit(
-        Overloaded{
-            [](const IfaceMatch& v) { return v.dir == IfaceDirection::In ? 0 : 1; },
-            [](const MacMatch&) { return 2; },
-            [](const AddrMatch& v) { return v.dir == Direction::Source ? 3 : 4; },
-            [](const ProtoMatch&) { return 5; },
-            [](const PortMatch& v) { return v.dir == Direction::Source ? 6 : 7; },
-            [](const IcmpMatch&) { return 8; },
-            [](const AddrTypeMatch& v) { return v.dir == Direction::Source ? 9 : 10; },
-            [](const CtStateMatch&) { return 11; },
-            [](const MarkMatch&) { return 12; },
-            [](const ConnmarkMatch&) { return 13; },
-            [](const OwnerMatch& v) { return v.kind == OwnerMatch::Kind::Uid ? 14 : 15; },
-            [](const CgroupMatch&) { return 16; },
-            [](const SocketMatch&) { return 17; },
-            // Last, so that only packets every other match accepted take tokens.
-            [](const LimitMatch&) { return 18; },
-            [](const OpaqueMatch&) { return 19; },
-        },
-        m);
-}
-
 std::string ctStates(uint8_t states, bool negated) {
     // Bit order of the kernel's NF_CT_STATE_* values, the order nft lists them in.
     static const std::array<std::pair<uint8_t, std::string_view>, 5> kNames = {{
@@ -413,8 +388,9 @@ std::string ruleText(TableFamily family, std::string_view table, const Rule& rul
     const RuleContext ctx(family, table, rule);
     std::vector<const Match*> order;
     for (const Match& m : rule.matches) order.push_back(&m);
-    std::stable_sort(order.begin(), order.end(),
-                     [](const Match* a, const Match* b) { return matchRank(*a) < matchRank(*b); });
+    std::stable_sort(order.begin(), order.end(), [](const Match* a, const Match* b) {
+        return nft::matchRank(*a) < nft::matchRank(*b);
+    });
 
     std::vector<std::string> parts;
     // An inet table lists the dependency nft adds for `reject with tcp reset` up front.

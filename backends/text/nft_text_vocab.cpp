@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 namespace policyc::backends::nft {
 namespace {
@@ -258,6 +260,34 @@ std::optional<std::string> fibTypeName(std::string_view routeType) {
     auto name = lookup(kFibTypes, routeType);
     if (!name) return std::nullopt;
     return std::string(*name);
+}
+
+int matchRank(const ir::Match& m) {
+    using namespace ir;
+    return std::visit(
+        [](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, IfaceMatch>) return v.dir == IfaceDirection::In ? 0 : 1;
+            if constexpr (std::is_same_v<T, MacMatch>) return 2;
+            if constexpr (std::is_same_v<T, AddrMatch>) return v.dir == Direction::Source ? 3 : 4;
+            if constexpr (std::is_same_v<T, ProtoMatch>) return 5;
+            if constexpr (std::is_same_v<T, PortMatch>) return v.dir == Direction::Source ? 6 : 7;
+            if constexpr (std::is_same_v<T, IcmpMatch>) return 8;
+            if constexpr (std::is_same_v<T, AddrTypeMatch>)
+                return v.dir == Direction::Source ? 9 : 10;
+            if constexpr (std::is_same_v<T, CtStateMatch>) return 11;
+            if constexpr (std::is_same_v<T, MarkMatch>) return 12;
+            if constexpr (std::is_same_v<T, ConnmarkMatch>) return 13;
+            if constexpr (std::is_same_v<T, OwnerMatch>)
+                return v.kind == OwnerMatch::Kind::Uid ? 14 : 15;
+            if constexpr (std::is_same_v<T, CgroupMatch>) return 16;
+            if constexpr (std::is_same_v<T, SocketMatch>) return 17;
+            // Last but opaque, so that only packets every other match accepted take tokens.
+            if constexpr (std::is_same_v<T, LimitMatch>) return 18;
+            if constexpr (std::is_same_v<T, OpaqueMatch>) return 19;
+            // A new match kind must be placed here: this fails to compile until it is.
+        },
+        m);
 }
 
 std::string_view logLevelName(uint8_t level) {

@@ -34,6 +34,11 @@ struct BaseChain {
 /// Nothing for user chains and for tables policyc does not know.
 std::optional<BaseChain> baseChain(std::string_view table, std::string_view chain);
 
+/// Where a match goes in a rule: nft lists expressions in the order they were written (save
+/// the dependencies the renderings add), and this order reads like hand-written nft. The text
+/// rendering and the linearizer share it, so the kernel holds what the text says.
+int matchRank(const ir::Match& m);
+
 /// Protocol names as nft prints them (from Debian 12 netbase /etc/protocols); else the number.
 std::string protoName(uint8_t proto);
 
