@@ -185,11 +185,15 @@ struct MacMatch {
 /// read), found in a live legacy table: kept byte for byte as the kernel listed it, so that an
 /// apply keeping the rule re-loads exactly what was there. Nothing is known of what it does.
 struct OpaqueExtension {
+    /// The xtables extension's name; kNftVerbatim for an nftables rule policyc cannot read, whose
+    /// `data` is then libnftnl's text of its expressions (counters zeroed), shown verbatim.
     std::string name;
     uint8_t revision = 0;
     std::vector<uint8_t> data;  // the payload after the 32-byte xt header, XT_ALIGNed
     bool operator==(const OpaqueExtension&) const = default;
 };
+
+inline constexpr std::string_view kNftVerbatim = "nft";
 
 struct OpaqueMatch {
     OpaqueExtension ext;

@@ -170,8 +170,22 @@ void nftSection(const ir::Host& host, Diagnostics& diags, std::vector<DiffSectio
         return;
     }
     auto back = nft::delinearize(live, cgroupRoot);
-    for (const auto& u : back.unreadable)
-        diags.report(Code::E301, {}, "nftables: policyc's table holds what it cannot read: " + u);
+    for (const auto& u : back.unreadable) {
+        const bool shown =
+            std::find(back.verbatim.begin(), back.verbatim.end(), u) != back.verbatim.end();
+        if (!shown) {
+            diags.report(Code::E301, {},
+                         "nftables: policyc's table holds what it cannot read: " + u);
+            continue;
+        }
+        // Kept in the live listing as libnftnl prints it, so it shows as drift apply removes.
+        diags
+            .report(Code::W014, {},
+                    "nftables: policyc's table holds a rule it cannot read (listed verbatim "
+                    "below; apply replaces it): " +
+                        u)
+            .severity = Severity::Warning;
+    }
     DiffSection s{"nftables (table " + std::string(nft::kTableName) + ")",
                   backends::renderNft(withTables(host, std::move(back.tables))),
                   backends::renderNft(host),

@@ -1056,9 +1056,28 @@ void elideIcmpProto(std::vector<Match>& matches) {
     }
 }
 
+/// A rule's expressions as libnftnl prints them ("[ meta load l4proto => reg 1 ] ..."), with
+/// counter values left out so that a rule does not differ from itself as packets pass.
+std::string expressionsText(const nftnl_rule* rule) {
+    std::string out;
+    std::vector<char> buf(4096);
+    nftnl_expr_iter* it = nftnl_expr_iter_create(rule);
+    while (nftnl_expr* e = nftnl_expr_iter_next(it)) {
+        const std::string name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+        std::string body;
+        if (name != "counter" &&
+            nftnl_expr_snprintf(buf.data(), buf.size(), e, NFTNL_OUTPUT_DEFAULT, 0) > 0)
+            body = buf.data();
+        while (!body.empty() && body.back() == ' ') body.pop_back();
+        out += (out.empty() ? "[ " : " [ ") + name + (body.empty() ? "" : " " + body) + " ]";
+    }
+    nftnl_expr_iter_destroy(it);
+    return out;
+}
+
 void readChainRules(const TableInfo& t, const ChainInfo& c, const SetIndex& sets,
                     const std::string& cgroupRoot, Chain& into,
-                    std::vector<std::string>& unreadable) {
+                    std::vector<std::string>& unreadable, std::vector<std::string>& verbatim) {
     const auto family = *tableFamily(t.family);
     const std::string jumpPrefix = t.name == kTableName ? *c.legacyTable + "_" : "";
     for (const NftObject* o : c.rules) {
@@ -1081,6 +1100,11 @@ void readChainRules(const TableInfo& t, const ChainInfo& c, const SetIndex& sets
         if (ok) ok = foldTarget(r, rule.target);
         if (!ok) {
             unreadable.push_back(ruleWhere(t, c, *o) + ": " + r.error);
+            verbatim.push_back(unreadable.back());
+            const std::string text = expressionsText(o->rule.get());
+            rule.target = OpaqueTarget{{std::string(kNftVerbatim), 0, {text.begin(), text.end()}}};
+            rule.comment = ruleComment(o->rule.get());
+            into.rules.push_back(std::move(rule));
             continue;
         }
         rule.matches = std::move(r.matches);
@@ -1159,7 +1183,7 @@ DelinearizeResult delinearize(const NftRuleset& ruleset, const std::string& cgro
                 ir = mine.end() - 1;
             }
             Chain chain{c.irName, c.policy, {}, {}};
-            readChainRules(t, c, sets, cgroupRoot, chain, out.unreadable);
+            readChainRules(t, c, sets, cgroupRoot, chain, out.unreadable, out.verbatim);
             ir->chains.push_back(std::move(chain));
         }
         for (Table& x : mine) out.tables.push_back(std::move(x));

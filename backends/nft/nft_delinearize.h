@@ -17,6 +17,9 @@ namespace policyc::backends::nft {
 struct DelinearizeResult {
     std::vector<ir::Table> tables;
     std::vector<std::string> unreadable;
+    /// Rules of `unreadable` that are still in `tables`, in their place: an ir::OpaqueTarget
+    /// named ir::kNftVerbatim holding their expressions as libnftnl prints them.
+    std::vector<std::string> verbatim;
 };
 
 /// Tables named `policyc` map their chains back by name (`<table>_<chain>`); every other table's

@@ -378,6 +378,8 @@ std::string targetText(const RuleContext& ctx, const Target& t) {
             [&](const Tproxy& tp) { return tproxyText(ctx, tp); },
             [](const Notrack&) -> std::string { return "notrack"; },
             [](const OpaqueTarget& o) -> std::string {
+                if (o.ext.name == kNftVerbatim)  // a rule read back verbatim: its expressions
+                    return std::string(o.ext.data.begin(), o.ext.data.end());
                 return "xt target " + nftString(o.ext.name);
             },
         },

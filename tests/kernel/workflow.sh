@@ -16,7 +16,8 @@
 #    through a re-apply and through the rollback of an unconfirmed one;
 #  - `apply --rollback` (another run) restores exactly the state the last apply replaced, once;
 #  - nft: a batch the kernel refuses (table policyc owned by another program) exits 1 with the
-#    reason and changes nothing;
+#    reason and changes nothing; a hand-added rule policyc cannot read is drift, listed
+#    verbatim, and the next apply removes it;
 #  - run over SSH (SSH_CONNECTION), a policy whose INPUT would drop the session is refused
 #    (exit 1, nothing changed, lockout-risk names the chain) unless --force.
 # usage: workflow.sh POLICYC legacy|nft
@@ -212,6 +213,21 @@ if [ "$backend" = nft ]; then
     diff -u --label before --label "after the refused batch" "$work/L8" "$work/L9" ||
         no "a batch the kernel refused changed the namespace"
     wait $holder
+fi
+
+# nft: a hand-added rule policyc cannot read (a tcp option match) in its own table is drift,
+# listed verbatim as libnftnl prints its expressions; the next apply removes it.
+if [ "$backend" = nft ]; then
+    run apply > /dev/null 2>&1 || no "apply before the unreadable-drift check failed"
+    ip netns exec "$ns" nft add rule inet policyc filter_output tcp option maxseg size 1400 counter
+    run diff > "$work/diff" 2> "$work/log"; rc=$?
+    [ $rc -eq 1 ] || no "diff over an unreadable rule exited $rc, want 1: $(cat "$work/log")"
+    grep -qF -- "-		[ exthdr load tcpopt 2b @ 2 + 2 => reg 1 ] [ cmp eq reg 1 0x00007805 ] [ counter ]" "$work/diff" ||
+        no "diff does not list the unreadable rule verbatim as drift:$(echo; cat "$work/diff")"
+    grep -q "warning: nftables: policyc's table holds a rule it cannot read (listed verbatim below; apply replaces it)" "$work/log" ||
+        no "diff does not warn about the unreadable rule: $(cat "$work/log")"
+    run apply > /dev/null 2>&1 || no "apply over the unreadable rule failed"
+    run diff > /dev/null 2>&1 || no "diff after apply over the unreadable rule is not clean"
 fi
 
 # Lockout: a default-drop INPUT without a rule for the session it is applied through.

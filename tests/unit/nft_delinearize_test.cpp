@@ -21,6 +21,7 @@
 
 #include "backends/nft/nft_linearize.h"
 #include "backends/text/nft_layout.h"
+#include "backends/text/render.h"
 #include "compiler/compile.h"
 #include "compiler/ir.h"
 #include "compiler/ir_print.h"
@@ -180,7 +181,7 @@ TEST_CASE("nft delinearize: every golden host reads back as its tables") {
     }
 }
 
-TEST_CASE("nft delinearize: an expression it cannot read is reported, not dropped") {
+TEST_CASE("nft delinearize: a rule it cannot read is reported and kept verbatim, not dropped") {
     ir::Host host;
     ir::Rule rule;
     rule.matches.push_back(ir::MarkMatch{false, {1, 0xffffffff}});
@@ -197,6 +198,21 @@ TEST_CASE("nft delinearize: an expression it cannot read is reported, not droppe
     REQUIRE(back.unreadable.size() == 1);
     CHECK_EQ(back.unreadable[0],
              "nftables table inet policyc, chain filter_input, rule #2: expression 'quota'");
+    CHECK(back.verbatim == back.unreadable);
     REQUIRE(back.tables.size() == 1);
-    CHECK(back.tables[0].chains[0].rules.size() == 1);
+    const auto& rules = back.tables[0].chains[0].rules;
+    REQUIRE(rules.size() == 2);
+    CHECK(rules[0] == rule);
+    // in its place, as libnftnl prints its expressions: what diff shows as drift
+    const auto* kept = std::get_if<ir::OpaqueTarget>(&rules[1].target);
+    REQUIRE(kept);
+    CHECK(kept->ext.name == ir::kNftVerbatim);
+    CHECK(rules[1].matches.empty());
+    const std::string text(kept->ext.data.begin(), kept->ext.data.end());
+    CHECK_EQ(text,
+             "[ meta load mark => reg 1 ] [ cmp eq reg 1 0x00000001 ] [ immediate reg 0 accept ] "
+             "[ quota bytes 0 consumed 0 flags 0 ]");
+    ir::Host readBack;
+    readBack.tables = back.tables;
+    CHECK(backends::renderNft(readBack).find("\t\t" + text + "\n") != std::string::npos);
 }
