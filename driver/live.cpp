@@ -8,6 +8,7 @@
 #include "backends/netlink/links_rtnl.h"
 #include "backends/netlink/routing_rtnl.h"
 #include "backends/netlink/sysctl_proc.h"
+#include "backends/netlink/wireguard_genl.h"
 #include "backends/nft/nft_batch.h"
 #include "backends/nft/nft_delinearize.h"
 
@@ -110,10 +111,13 @@ std::optional<ir::Host> readLiveHost(Diagnostics& diags) {
     }
     if (auto st = nl::readLiveLinks(socket, host.interfaces); !st.ok())
         notAnalysed(diags, "the links", st.describe());
-    for (const auto& i : host.interfaces) {
-        if (i.kind == ir::LinkKind::WireGuard)
-            notAnalysed(diags, "WireGuard '" + i.name + "''s own fwmark",
-                        "it is read over genetlink, which policyc does not do yet");
+    for (auto& i : host.interfaces) {
+        if (i.kind != ir::LinkKind::WireGuard) continue;
+        uint32_t fwmark = 0;
+        if (auto st = nl::readWireGuardFwmark(i.name, fwmark); !st.ok())
+            notAnalysed(diags, "WireGuard '" + i.name + "''s own fwmark", st.describe());
+        else if (fwmark != 0)
+            i.fwmark = fwmark;
     }
     readLegacy(host, diags);
     nl::LiveRouting routing;

@@ -12,7 +12,7 @@
 namespace policyc::backends::netlink {
 
 /// RTM_GETLINK and RTM_GETADDR dumps turned into ir::Interface values, in ifindex order.
-/// WireGuard's own fwmark is a genetlink attribute and is not read (left unset).
+/// WireGuard's own fwmark is a genetlink attribute, not read here (wireguard_genl.h).
 NlStatus readLiveLinks(RtnlSocket& socket, std::vector<ir::Interface>& out);
 
 }  // namespace policyc::backends::netlink

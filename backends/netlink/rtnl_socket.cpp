@@ -50,10 +50,10 @@ std::string NlStatus::describe() const {
     return out.str();
 }
 
-RtnlSocket::RtnlSocket() : buffer_(kReceiveBuffer) {
-    nl_ = mnl_socket_open(NETLINK_ROUTE);
+RtnlSocket::RtnlSocket(int protocol) : buffer_(kReceiveBuffer) {
+    nl_ = mnl_socket_open(protocol);
     if (!nl_) {
-        open_ = {errno, "cannot open an rtnetlink socket"};
+        open_ = {errno, "cannot open a netlink socket"};
         return;
     }
     // Both are optional refinements: older kernels without them still work.
@@ -61,7 +61,7 @@ RtnlSocket::RtnlSocket() : buffer_(kReceiveBuffer) {
     mnl_socket_setsockopt(nl_, NETLINK_EXT_ACK, &one, sizeof one);
     mnl_socket_setsockopt(nl_, NETLINK_CAP_ACK, &one, sizeof one);
     if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) {
-        open_ = {errno, "cannot bind the rtnetlink socket"};
+        open_ = {errno, "cannot bind the netlink socket"};
         return;
     }
     portid_ = mnl_socket_get_portid(nl_);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // An rtnetlink socket (libmnl, kept out of this header): one request at a time, acknowledged,
 // with the kernel's extended-ack text when it refuses; and dumps, delivered message by message.
+// The same request/dump discipline serves generic netlink.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +28,8 @@ struct NlStatus {
 
 class RtnlSocket {
   public:
-    RtnlSocket();
+    /// `protocol`: NETLINK_ROUTE (0), or NETLINK_GENERIC for a genetlink family (WireGuard).
+    explicit RtnlSocket(int protocol = 0);
     ~RtnlSocket();
     RtnlSocket(const RtnlSocket&) = delete;
     RtnlSocket& operator=(const RtnlSocket&) = delete;
