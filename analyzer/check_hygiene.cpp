@@ -59,6 +59,7 @@ std::optional<Family> routedFamily(const ir::Host& host, const WalkedRule& w) {
 }
 
 void checkForwarding(const ir::Host& host, Diagnostics& diags) {
+    if (host.rulesOnly) return;  // whether forwarding is on is not known
     bool reported[2] = {false, false};
     for (Family f : {Family::V4, Family::V6}) {
         const std::string key =

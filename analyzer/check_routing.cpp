@@ -333,6 +333,7 @@ void checkTproxy(const ir::Host& host, Diagnostics& diags) {
                         "'route local default dev lo table 100'";
                     continue;
                 }
+                if (host.rulesOnly) continue;  // whether a local route exists is not known
                 const ir::RoutingRule* rule = fwmarkRule(host, tp->family, tp->mark.value);
                 const ir::Route* local = rule && rule->action == ir::RoutingRule::Action::Lookup
                                              ? defaultRoute(host, rule->table, tp->family)

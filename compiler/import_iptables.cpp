@@ -1133,6 +1133,7 @@ class SaveReader {
 
 std::optional<Host> SaveReader::read(std::string_view hostName) {
     host_.name = std::string(hostName);
+    host_.rulesOnly = true;  // a dump has no links, routing or sysctls
     const std::string& text = sources_.file(file_).text;
     const size_t errorsBefore = diags_.count(Severity::Error);
     uint32_t n = 0;

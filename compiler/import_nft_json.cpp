@@ -1060,6 +1060,7 @@ class JsonReader {
 
 std::optional<Host> JsonReader::read(std::string_view hostName) {
     host_.name = std::string(hostName);
+    host_.rulesOnly = true;  // a dump has no links, routing or sysctls
     const size_t errorsBefore = diags_.count(Severity::Error);
     Json doc;
     try {

@@ -435,6 +435,10 @@ struct Host {
     std::vector<Route> routes;
     std::vector<Sysctl> sysctls;
     SourceSpan span;
+    /// Only the rules are known: an iptables-save or nft -j dump carries no links, ip rules,
+    /// routes or sysctls, so checks must not take their absence for a fact (forwarding off,
+    /// no local route). A policy or a live namespace describes the whole host.
+    bool rulesOnly = false;
     bool operator==(const Host&) const = default;
 
     const Interface* findInterface(std::string_view n) const;
