@@ -280,6 +280,46 @@ TEST_CASE("ipt blob: libiptc's layout of chains, policies, jumps and the final E
                                                     sizeof(ipt_entry) + 32)) == "ERROR");
 }
 
+namespace {
+
+/// The match records of the filter table's first entry (INPUT's first rule) as "name/rev:hex".
+std::vector<std::string> firstEntryMatches(const Rule& r) {
+    Diagnostics diags;
+    auto blob = encodeTable(host({table(TableFamily::Ip, "filter", {chain("INPUT", {r})})}),
+                            Family::V4, "filter", diags);
+    REQUIRE(blob);
+    ipt_entry e;
+    std::memcpy(&e, blob->entries.data(), sizeof e);
+    std::vector<std::string> out;
+    for (size_t at = sizeof e; at < e.target_offset;) {
+        xt_entry_match m;
+        std::memcpy(&m, blob->entries.data() + at, sizeof m);
+        std::ostringstream text;
+        text << m.u.user.name << "/" << int(m.u.user.revision) << ":" << std::hex;
+        for (size_t i = sizeof m; i < m.u.user.match_size; ++i)
+            text << (blob->entries[at + i] < 16 ? "0" : "") << int(blob->entries[at + i]);
+        out.push_back(text.str());
+        at += m.u.user.match_size;
+    }
+    return out;
+}
+
+}  // namespace
+
+// Each expected payload is what iptables-legacy-restore 1.8.9 loaded for the line named, read
+// back with IPT_SO_GET_ENTRIES (padding included: it must be zero, not stack bytes).
+TEST_CASE("ipt blob: payloads are byte for byte those iptables-legacy-restore loads") {
+    // -p udp -m udp --dport 53
+    CHECK(firstEntryMatches(rule({proto(kUdp), dport({one(53)})})) ==
+          std::vector<std::string>{"udp/0:0000ffff350035000000000000000000"});
+    // -m mark --mark 0x1
+    CHECK(firstEntryMatches(rule({MarkMatch{false, kMark1}})) ==
+          std::vector<std::string>{"mark/1:01000000ffffffff0000000000000000"});
+    // -p icmp -m icmp --icmp-type 255/255 (listed as "any", code kept)
+    CHECK(firstEntryMatches(rule({icmp(255, 255)})) ==
+          std::vector<std::string>{"icmp/0:ffffff0000000000"});
+}
+
 TEST_CASE("ipt blob: a rule without target falls through to the next entry's offset") {
     const Host h = host({table(TableFamily::Ip, "raw", {chain("OUTPUT", {rule({})})})});
     Diagnostics diags;
