@@ -322,11 +322,13 @@ const std::array<std::pair<uint8_t, uint16_t>, 5>& ctStateBits() {
     return kBits;
 }
 
+/// iptables 1.8 loads `-m state` as this revision too, flagged as the alias it lists back.
 Bytes encConntrack(XtContext&, const std::vector<Match>& ms) {
     const CtStateMatch& m = *first<CtStateMatch>(ms);
     Bytes out;
     auto& info = zeroedIn<xt_conntrack_mtinfo3>(out);
     info.match_flags = XT_CONNTRACK_STATE;
+    if (m.stateModule) info.match_flags |= XT_CONNTRACK_STATE_ALIAS;
     if (m.negated) info.invert_flags = XT_CONNTRACK_STATE;
     for (const auto& [ir, xt] : ctStateBits())
         if (m.states & ir) info.state_mask |= xt;
@@ -338,7 +340,8 @@ bool decConntrack(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
         ctx.error = "conntrack conditions other than --ctstate";
         return false;
     }
-    CtStateMatch m{(info.invert_flags & XT_CONNTRACK_STATE) != 0, 0};
+    CtStateMatch m{(info.invert_flags & XT_CONNTRACK_STATE) != 0, 0,
+                   (info.match_flags & XT_CONNTRACK_STATE_ALIAS) != 0};
     uint16_t left = info.state_mask;
     for (const auto& [ir, xt] : ctStateBits()) {
         if (!(left & xt)) continue;
