@@ -320,6 +320,10 @@ class RuleReader {
     const std::string& module() const { return module_; }
     /// CONNMARK --mask, --nfmask, --ctmask as read, resolved at the end of the line.
     std::array<std::optional<uint32_t>, 3> ctMasks;
+    /// -m tcp/udp port conditions kept, and whether one is a (negated) full range: they decide
+    /// ProtoMatch::portModule at the end of the line.
+    unsigned portConditions = 0;
+    bool portFullRange = false;
 
   private:
     bool readOption(const Token& opt, bool negated);
@@ -327,6 +331,7 @@ class RuleReader {
     bool checkProtocols(const Rule& rule);
     bool readModule(const Token& name);
     bool readTarget(const Token& name, bool isGoto);
+    void keepModuleShape(Rule& rule) const;
 
     std::vector<Token> tokens_;
     size_t pos_;
@@ -334,8 +339,9 @@ class RuleReader {
     uint32_t line_;
     Diagnostics& diags_;
     Rule* rule_ = nullptr;
-    std::string module_;  // the last -m, or "-j NAME" once the target began
-    std::set<std::string> modules_;
+    std::string module_;                       // the last -m, or "-j NAME" once the target began
+    unsigned modulesRead_ = 0;                 // -m modules other than comment, so far
+    std::optional<unsigned> commentModule_;    // how many of them came before -m comment
     std::optional<Token> moduleToken_;         // the -m or -j name module_ comes from
     std::set<std::string> optionsSeen_;        // module_'s options: iptables takes each once
     std::map<std::string, Token> protoNeeds_;  // -m tcp/udp/icmp/icmp6: each needs its -p
@@ -422,7 +428,12 @@ bool portOption(RuleReader& r, bool neg, Direction dir) {
     if (!v) return false;
     auto range = parsePortRange(v->text);
     if (!range) return badValue(r, *v, "a port or port range (0..65535, a:b)");
+    const bool full = range->first == 0 && range->last == 65535;
+    // libxt_tcp/udp store `--sport :` as the module's default, no condition at all
+    if (full && !neg) return true;
     r.add(PortMatch{dir, neg, {*range}});
+    ++r.portConditions;
+    r.portFullRange = r.portFullRange || full;
     return true;
 }
 
@@ -460,7 +471,7 @@ bool iprangeOption(RuleReader& r, bool neg, Direction dir) {
     return true;
 }
 
-bool ctstateOption(RuleReader& r, bool neg) {
+bool ctstateOption(RuleReader& r, bool neg, bool stateModule) {
     const Token* v = r.value("a state list");
     if (!v) return false;
     auto states = parseCtStates(v->text);
@@ -468,7 +479,7 @@ bool ctstateOption(RuleReader& r, bool neg) {
         (v->text.find("SNAT") != std::string::npos || v->text.find("DNAT") != std::string::npos))
         return r.fail(Code::E202, *v, "ctstate SNAT/DNAT have no policyc equivalent");
     if (!states) return badValue(r, *v, "a list of INVALID, NEW, ESTABLISHED, RELATED, UNTRACKED");
-    r.add(CtStateMatch{neg, *states});
+    r.add(CtStateMatch{neg, *states, stateModule});
     return true;
 }
 
@@ -836,8 +847,9 @@ const std::map<std::string, Handlers, std::less<>>& moduleOptions() {
           {"--dports", mport(D::Destination)},
           {"--destination-ports", mport(D::Destination)}}},
         {"iprange", {{"--src-range", range(D::Source)}, {"--dst-range", range(D::Destination)}}},
-        {"conntrack", {{"--ctstate", ctstateOption}}},
-        {"state", {{"--state", ctstateOption}}},
+        {"conntrack",
+         {{"--ctstate", [](RuleReader& r, bool n) { return ctstateOption(r, n, false); }}}},
+        {"state", {{"--state", [](RuleReader& r, bool n) { return ctstateOption(r, n, true); }}}},
         {"mark", {{"--mark", [](RuleReader& r, bool n) { return markOption(r, n, false); }}}},
         {"connmark", {{"--mark", [](RuleReader& r, bool n) { return markOption(r, n, true); }}}},
         {"owner",
@@ -931,6 +943,7 @@ bool RuleReader::read(Rule& rule) {
     if (bangToken)
         return fail(Code::E001, *bangToken, "'!' at the end of the rule negates nothing");
     if (!finishModule() || !checkProtocols(rule)) return false;
+    keepModuleShape(rule);
     if (module_ == "-j CT" && std::holds_alternative<NoTarget>(rule.target))
         return fail(Code::E202, tokens_.back(), "CT without --notrack has no policyc equivalent");
     if (auto* c = std::get_if<Connmark>(&rule.target); c && c->op != Connmark::Op::Set) {
@@ -1054,10 +1067,25 @@ bool RuleReader::checkProtocols(const Rule& rule) {
     return fail(Code::E106, moduleToken_ ? *moduleToken_ : tokens_.back(), need);
 }
 
+/// What iptables keeps of the modules beyond their conditions: a -m tcp/udp policyc would not
+/// write (see ProtoMatch::portModule), and the comment's place when modules follow it.
+void RuleReader::keepModuleShape(Rule& rule) const {
+    const bool portModule = protoNeeds_.count("tcp") || protoNeeds_.count("udp");
+    if (portModule && (portConditions == 0 || portFullRange)) {
+        for (Match& m : rule.matches)
+            if (auto* p = std::get_if<ProtoMatch>(&m); p && !p->negated) p->portModule = true;
+    }
+    if (commentModule_ && *commentModule_ < modulesRead_) rule.commentAt = *commentModule_;
+}
+
 bool RuleReader::readModule(const Token& name) {
     if (!finishModule()) return false;
     if (!moduleOptions().count(name.text))
         return fail(Code::E202, name, "match '-m " + name.text + "' is not supported by policyc");
+    if (name.text != "comment")
+        ++modulesRead_;
+    else if (!commentModule_)
+        commentModule_ = modulesRead_;
     if (name.text == "socket") add(SocketMatch{});
     if (name.text == "icmp") evidence(Family::V4, name);
     if (name.text == "icmp6") evidence(Family::V6, name);

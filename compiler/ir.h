@@ -80,6 +80,12 @@ enum class IfaceDirection : uint8_t { In, Out };
 struct ProtoMatch {
     uint8_t proto = 0;  // IPPROTO_* number; tcp 6, udp 17, icmp 1, icmpv6 58
     bool negated = false;
+    /// iptables only (the nft backend and the analyzer ignore it): the rule loads the
+    /// protocol's port module (`-m tcp`, `-m udp`) where policyc would not, i.e. without a port
+    /// condition (`-p tcp -m tcp`, `--sport :`), and takes a negated full port range there
+    /// rather than in multiport. Set only where it changes the entry, so equal entries stay
+    /// equal rules.
+    bool portModule = false;
     bool operator==(const ProtoMatch&) const = default;
 };
 
@@ -116,6 +122,9 @@ enum CtState : uint8_t {
 struct CtStateMatch {
     bool negated = false;
     uint8_t states = 0;  // CtState bits
+    /// iptables only: written `-m state --state` (loaded as conntrack with its state-alias flag
+    /// and listed back so) rather than `-m conntrack --ctstate`; the same packets either way.
+    bool stateModule = false;
     bool operator==(const CtStateMatch&) const = default;
 };
 
@@ -312,6 +321,9 @@ struct Rule {
     std::vector<Match> matches;
     Target target = NoTarget{};
     std::string comment;
+    /// iptables only: how many of the entry's match modules come before `-m comment`, which
+    /// iptables keeps where the rule gave it; nullopt: after all of them (policyc's own order).
+    std::optional<uint32_t> commentAt;
     Suppressions allow;
     SourceSpan span;
     bool operator==(const Rule&) const = default;

@@ -144,8 +144,11 @@ void putSpan(json& j, const SourceSpan& span, const SourceManager& sources) {
 // ---------------------------------------------------------------------------------------------
 // Matches
 
+// The iptables-only flags appear only when set: .pol never sets them.
 json matchJson(const ProtoMatch& m) {
-    return {{"match", "proto"}, {"negated", m.negated}, {"proto", protoName(m.proto)}};
+    json j = {{"match", "proto"}, {"negated", m.negated}, {"proto", protoName(m.proto)}};
+    if (m.portModule) j["portModule"] = true;
+    return j;
 }
 
 json matchJson(const AddrMatch& m) {
@@ -165,7 +168,9 @@ json matchJson(const IfaceMatch& m) {
 }
 
 json matchJson(const CtStateMatch& m) {
-    return {{"match", "ctstate"}, {"negated", m.negated}, {"states", ctStateNames(m.states)}};
+    json j = {{"match", "ctstate"}, {"negated", m.negated}, {"states", ctStateNames(m.states)}};
+    if (m.stateModule) j["stateModule"] = true;
+    return j;
 }
 
 json matchJson(const MarkMatch& m) {
@@ -300,6 +305,7 @@ json ruleJson(const Rule& r, const SourceManager& sources) {
     json j = {{"matches", matches},
               {"target", std::visit([](const auto& v) { return targetJson(v); }, r.target)}};
     if (!r.comment.empty()) j["comment"] = r.comment;
+    putOptional(j, "commentAt", r.commentAt, asIs);
     putSpan(j, r.span, sources);
     return j;
 }

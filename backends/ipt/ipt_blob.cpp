@@ -173,8 +173,7 @@ struct Module {
 /// in the current module opens another module of the same name (two uid conditions).
 class EntryBuilder {
   public:
-    EntryBuilder(Family family, std::string_view portModule)
-        : family_(family), portModule_(portModule) {}
+    EntryBuilder(Family family, PortModule portModule) : family_(family), portModule_(portModule) {}
 
     IpPart ip;
     std::string error;
@@ -184,6 +183,9 @@ class EntryBuilder {
         if (m.proto == 0 && !m.negated) return;
         ip.proto = m.proto;
         ip.protoNeg = m.negated;
+        // the module opens here, first of its section; the port conditions join it
+        if (m.portModule && !m.negated && !portModule_.name.empty())
+            add(kProtoModule, portModule_.name, 2, m);
     }
     void operator()(const AddrMatch& m) {
         for (const AddrItem& item : m.items) {
@@ -200,10 +202,8 @@ class EntryBuilder {
         }
     }
     void operator()(const PortMatch& m) {
-        const bool src = m.dir == Direction::Source;
-        const bool full = m.ports.size() == 1 && m.ports[0].first == 0 && m.ports[0].last == 65535;
-        if (m.ports.size() == 1 && !full && !portModule_.empty()) {
-            add(kProtoModule, portModule_, src ? 0 : 1, m);
+        if (inPortModule(m, portModule_)) {
+            add(kProtoModule, portModule_.name, m.dir == Direction::Source ? 0 : 1, m);
             return;
         }
         for (auto& chunk : multiportChunks(m.ports))
@@ -238,12 +238,19 @@ class EntryBuilder {
     void operator()(const MacMatch& m) { add(kMac, "mac", 0, m); }
     void operator()(const OpaqueMatch& m) { opaque_.push_back(&m); }
 
-    /// The match records in entry order; empty with `error` set on failure.
-    std::optional<Bytes> matchBytes(const std::string& comment) {
+    /// The match records in entry order, the comment's (if any) after `commentAt` modules and
+    /// kept extensions at their places; empty with `error` set on failure.
+    std::optional<Bytes> matchBytes(const std::string& comment, std::optional<uint32_t> commentAt) {
         std::vector<Bytes> records;
         XtContext ctx{family_, {}};
+        bool commentDone = comment.empty();
+        uint32_t written = 0;
         for (const auto& mods : sections_) {
             for (const Module& mod : mods) {
+                if (!commentDone && commentAt == written++) {
+                    if (!appendComment(ctx, comment, records.emplace_back())) return std::nullopt;
+                    commentDone = true;
+                }
                 const MatchRow* row = findMatchRow(mod.name);
                 Bytes payload = row ? row->encode(ctx, mod.matches) : Bytes{};
                 if (!row || payload.empty()) {
@@ -255,15 +262,8 @@ class EntryBuilder {
                 records.push_back(xtRecord(row->name, row->revision, payload));
             }
         }
-        if (!comment.empty()) {
-            Bytes payload = encodeComment(ctx, comment);
-            if (payload.empty()) {
-                error = ctx.error;
-                overLimit = ctx.overLimit;
-                return std::nullopt;
-            }
-            records.push_back(xtRecord("comment", 0, payload));
-        }
+        if (!commentDone && !appendComment(ctx, comment, records.emplace_back()))
+            return std::nullopt;
         // Kept extensions go back to their place: the kernel evaluates records in order.
         for (const OpaqueMatch* m : opaque_) {
             if (m->ext.name.size() >= XT_EXTENSION_MAXNAMELEN) {
@@ -279,6 +279,18 @@ class EntryBuilder {
     }
 
   private:
+    bool appendComment(XtContext& ctx, const std::string& comment, Bytes& out) {
+        Bytes payload = encodeComment(ctx, comment);
+        if (payload.empty()) {
+            error = ctx.error;
+            overLimit = ctx.overLimit;
+            return false;
+        }
+        const Bytes rec = xtRecord("comment", 0, payload);
+        out.insert(out.end(), rec.begin(), rec.end());
+        return true;
+    }
+
     void add(Section s, std::string_view module, unsigned slot, Match m, bool fresh = false) {
         auto& mods = sections_[s];
         const unsigned bit = 1u << slot;
@@ -289,7 +301,7 @@ class EntryBuilder {
     }
 
     Family family_;
-    std::string_view portModule_;
+    PortModule portModule_;
     std::array<std::vector<Module>, kSectionCount> sections_;
     std::vector<const OpaqueMatch*> opaque_;  // in position order, as the decoder made them
 };
@@ -347,11 +359,12 @@ class TableEncoder {
     bool encodeRule(const std::string& chain, const Rule& rule) {
         std::vector<Match> matches = rule.matches;
         sortMatches(matches);
-        const std::string_view portModule = portModuleFor(matches);
+        const PortModule portModule = portModuleFor(matches);
         for (const auto& line : expandLines(matches)) {
             EntryBuilder b(family_, portModule);
             for (const Match& m : line) std::visit(b, m);
-            std::optional<Bytes> mb = b.error.empty() ? b.matchBytes(rule.comment) : std::nullopt;
+            std::optional<Bytes> mb =
+                b.error.empty() ? b.matchBytes(rule.comment, rule.commentAt) : std::nullopt;
             if (!mb) return report(rule, chain, b.error, b.overLimit);
             b.ip.isGoto = std::holds_alternative<Goto>(rule.target);
             std::optional<Bytes> target = targetBytes(rule, chain);
@@ -689,10 +702,13 @@ class TableDecoder {
         Rule rule;
         XtContext ctx{blob_.family, {}};
         std::optional<uint8_t> impliedProto;
+        bool portModule = false;
+        uint32_t modules = 0;
         for (uint32_t position = 0; position < e.matches.size(); ++position) {
             const XtView& m = e.matches[position];
             if (m.name == "comment" && m.revision == 0 && m.size >= 256) {
                 rule.comment = decodeComment(m.data);
+                rule.commentAt = modules;
                 continue;
             }
             // A module policyc cannot read (unknown, another revision or layout, an option it
@@ -703,16 +719,39 @@ class TableDecoder {
                 rule.matches.push_back(OpaqueMatch{opaque(m), position});
                 continue;
             }
+            const size_t before = rule.matches.size();
             for (Match& d : decoded) rule.matches.push_back(std::move(d));
+            ++modules;
             if (m.name == "icmp") impliedProto = 1;
             if (m.name == "icmp6") impliedProto = 58;
+            if (m.name == "tcp" || m.name == "udp" || m.name == "sctp")
+                portModule = portModule || needsPortModule(rule.matches, before);
         }
+        if (rule.commentAt == modules) rule.commentAt.reset();  // last: policyc's own place
         headerMatches(e.ip, impliedProto, rule.matches);
+        if (portModule) markPortModule(rule.matches);
         auto target = decodeTarget(e, where);
         if (!target) return std::nullopt;
         rule.target = std::move(*target);
         sortMatches(rule.matches);
         return rule;
+    }
+
+    /// A port module that policyc would not write for the port conditions it holds (from
+    /// `before` on): none, or a full range (see inPortModule).
+    static bool needsPortModule(const std::vector<Match>& matches, size_t before) {
+        if (matches.size() == before) return true;
+        return std::any_of(matches.begin() + static_cast<long>(before), matches.end(),
+                           [](const Match& m) {
+                               const auto* p = std::get_if<PortMatch>(&m);
+                               return p && p->ports.size() == 1 && p->ports[0].first == 0 &&
+                                      p->ports[0].last == 65535;
+                           });
+    }
+
+    static void markPortModule(std::vector<Match>& matches) {
+        for (Match& m : matches)
+            if (auto* p = std::get_if<ProtoMatch>(&m); p && !p->negated) p->portModule = true;
     }
 
     static void headerMatches(const IpPart& ip, std::optional<uint8_t> impliedProto,

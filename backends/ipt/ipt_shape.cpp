@@ -69,15 +69,21 @@ std::vector<std::vector<Match>> expandLines(const std::vector<Match>& matches) {
     return lines;
 }
 
-std::string_view portModuleFor(const std::vector<Match>& matches) {
+PortModule portModuleFor(const std::vector<Match>& matches) {
     for (const Match& m : matches) {
         const auto* p = std::get_if<ProtoMatch>(&m);
         if (!p || p->negated) continue;
-        if (p->proto == 6) return "tcp";
-        if (p->proto == 17) return "udp";
-        if (p->proto == 132) return "sctp";
+        if (p->proto == 6) return {"tcp", p->portModule};
+        if (p->proto == 17) return {"udp", p->portModule};
+        if (p->proto == 132) return {"sctp", p->portModule};
     }
-    return "";
+    return {};
+}
+
+bool inPortModule(const PortMatch& m, const PortModule& module) {
+    if (module.name.empty() || m.ports.size() != 1) return false;
+    const bool full = m.ports[0].first == 0 && m.ports[0].last == 65535;
+    return !full || module.forced;
 }
 
 std::vector<TableBlock> collectBlocks(const Host& host, Family family) {

@@ -19,8 +19,18 @@ std::vector<std::vector<ir::NumRange>> multiportChunks(const std::vector<ir::Num
 /// matches varying slowest. Negated matches stay whole ("not A and not B" is one entry).
 std::vector<std::vector<ir::Match>> expandLines(const std::vector<ir::Match>& matches);
 
-/// "tcp"/"udp"/"sctp" when a positive protocol match of the rule has a port module, else "".
-std::string_view portModuleFor(const std::vector<ir::Match>& matches);
+/// The rule's port module: "tcp"/"udp"/"sctp" when a positive protocol match has one, else "";
+/// `forced` when that match asks for it beyond policyc's own use (ir::ProtoMatch::portModule).
+struct PortModule {
+    std::string_view name;
+    bool forced = false;
+};
+PortModule portModuleFor(const std::vector<ir::Match>& matches);
+
+/// Whether a port condition goes into the port module rather than multiport: one range, and
+/// not the full range unless the module is forced (libxt_tcp/udp list no full range, not even
+/// a negated one in iptables 1.8.9, while multiport lists it verbatim).
+bool inPortModule(const ir::PortMatch& m, const PortModule& module);
 
 /// The IR tables that fill one iptables table: the `ip`/`ip6` table and the `inet` table of the
 /// same name (rules in host order), since one iptables table cannot be loaded twice.

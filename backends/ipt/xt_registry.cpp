@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <new>
 
 namespace policyc::backends::ipt {
 namespace {
@@ -46,6 +47,7 @@ using namespace policyc::ir;
 // ---------------------------------------------------------------------------------------------
 // Plumbing
 
+/// For payload structs without padding; the others are built in place (zeroedIn).
 template <class T>
 Bytes bytesOf(const T& info) {
     Bytes b(XT_ALIGN(sizeof(T)), 0);
@@ -60,11 +62,13 @@ T load(const uint8_t* data) {
     return info;
 }
 
+/// `out` becomes T's zeroed payload, and the T in it is returned to be filled in place. Its
+/// padding then stays zero, as in iptables' calloc'd payloads; a T filled on the stack and
+/// copied out may carry stack bytes in its padding (seen in xt_udp and xt_mark_mtinfo1).
 template <class T>
-T zeroed() {
-    T info;
-    std::memset(&info, 0, sizeof(T));
-    return info;
+T& zeroedIn(Bytes& out) {
+    out.assign(XT_ALIGN(sizeof(T)), 0);
+    return *new (out.data()) T();
 }
 
 Bytes fail(XtContext& ctx, std::string why) {
@@ -144,11 +148,12 @@ uint8_t presentPorts(const uint16_t* spts, const uint16_t* dpts, uint8_t inv) {
 
 Bytes encTcp(XtContext&, const std::vector<Match>& ms) {
     const PortPair p = portPair(ms);
-    auto info = zeroed<xt_tcp>();
+    Bytes out;
+    auto& info = zeroedIn<xt_tcp>(out);
     std::copy(p.spts.begin(), p.spts.end(), info.spts);
     std::copy(p.dpts.begin(), p.dpts.end(), info.dpts);
     info.invflags = p.inv;
-    return bytesOf(info);
+    return out;
 }
 bool decTcp(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_tcp>(d);
@@ -163,11 +168,12 @@ bool decTcp(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
 
 Bytes encUdp(XtContext&, const std::vector<Match>& ms) {
     const PortPair p = portPair(ms);
-    auto info = zeroed<xt_udp>();
+    Bytes out;
+    auto& info = zeroedIn<xt_udp>(out);
     std::copy(p.spts.begin(), p.spts.end(), info.spts);
     std::copy(p.dpts.begin(), p.dpts.end(), info.dpts);
     info.invflags = p.inv;
-    return bytesOf(info);
+    return out;
 }
 bool decUdp(XtContext&, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_udp>(d);
@@ -179,13 +185,14 @@ bool decUdp(XtContext&, const uint8_t* d, std::vector<Match>& out) {
 /// libxt_sctp leaves unset port ranges at 0 and marks every flag_info chunk type as unused.
 Bytes encSctp(XtContext&, const std::vector<Match>& ms) {
     const PortPair p = portPair(ms);
-    auto info = zeroed<xt_sctp_info>();
+    Bytes out;
+    auto& info = zeroedIn<xt_sctp_info>(out);
     for (auto& f : info.flag_info) f.chunktype = 0xff;
     if (p.set & 1) std::copy(p.spts.begin(), p.spts.end(), info.spts);
     if (p.set & 2) std::copy(p.dpts.begin(), p.dpts.end(), info.dpts);
     info.flags = (p.set & 1 ? XT_SCTP_SRC_PORTS : 0) | (p.set & 2 ? XT_SCTP_DEST_PORTS : 0);
     info.invflags = (p.inv & 1 ? XT_SCTP_SRC_PORTS : 0) | (p.inv & 2 ? XT_SCTP_DEST_PORTS : 0);
-    return bytesOf(info);
+    return out;
 }
 bool decSctp(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_sctp_info>(d);
@@ -212,8 +219,9 @@ static_assert(sizeof(IcmpInfo) == sizeof(ipt_icmp) && sizeof(IcmpInfo) == sizeof
 Bytes encIcmp(XtContext&, const std::vector<Match>& ms) {
     const IcmpMatch& m = *first<IcmpMatch>(ms);
     IcmpInfo info{m.type, {0, 0xff}, static_cast<uint8_t>(m.negated ? 1 : 0)};
-    // v4 type 255 is iptables' "any": every code
-    if (m.code && !(m.family == Family::V4 && m.type == 255)) info.code[0] = info.code[1] = *m.code;
+    // v4 type 255 is iptables' "any", whose code the kernel ignores; iptables still stores the
+    // code given (`--icmp-type 255/255`), listing it as "any" all the same.
+    if (m.code) info.code[0] = info.code[1] = *m.code;
     return bytesOf(info);
 }
 bool decIcmpFamily(XtContext& ctx, const uint8_t* d, std::vector<Match>& out, Family f) {
@@ -237,7 +245,8 @@ bool decIcmp6(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
 
 Bytes encMultiport(XtContext& ctx, const std::vector<Match>& ms) {
     const PortMatch& m = *first<PortMatch>(ms);
-    auto info = zeroed<xt_multiport_v1>();
+    Bytes out;
+    auto& info = zeroedIn<xt_multiport_v1>(out);
     info.flags = m.dir == Direction::Source ? XT_MULTIPORT_SOURCE : XT_MULTIPORT_DESTINATION;
     info.invert = m.negated ? 1 : 0;
     unsigned n = 0;
@@ -251,7 +260,7 @@ Bytes encMultiport(XtContext& ctx, const std::vector<Match>& ms) {
         ++n;
     }
     info.count = static_cast<uint8_t>(n);
-    return bytesOf(info);
+    return out;
 }
 bool decMultiport(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_multiport_v1>(d);
@@ -275,7 +284,8 @@ bool decMultiport(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
 }
 
 Bytes encIprange(XtContext&, const std::vector<Match>& ms) {
-    auto info = zeroed<xt_iprange_mtinfo>();
+    Bytes out;
+    auto& info = zeroedIn<xt_iprange_mtinfo>(out);
     for (const AddrMatch* m : all<AddrMatch>(ms)) {
         const auto& r = std::get<AddrRange>(m->items[0]);
         const bool src = m->dir == Direction::Source;
@@ -284,7 +294,7 @@ Bytes encIprange(XtContext&, const std::vector<Match>& ms) {
         info.flags |= src ? IPRANGE_SRC : IPRANGE_DST;
         if (m->negated) info.flags |= src ? IPRANGE_SRC_INV : IPRANGE_DST_INV;
     }
-    return bytesOf(info);
+    return out;
 }
 bool decIprange(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_iprange_mtinfo>(d);
@@ -312,14 +322,17 @@ const std::array<std::pair<uint8_t, uint16_t>, 5>& ctStateBits() {
     return kBits;
 }
 
+/// iptables 1.8 loads `-m state` as this revision too, flagged as the alias it lists back.
 Bytes encConntrack(XtContext&, const std::vector<Match>& ms) {
     const CtStateMatch& m = *first<CtStateMatch>(ms);
-    auto info = zeroed<xt_conntrack_mtinfo3>();
+    Bytes out;
+    auto& info = zeroedIn<xt_conntrack_mtinfo3>(out);
     info.match_flags = XT_CONNTRACK_STATE;
+    if (m.stateModule) info.match_flags |= XT_CONNTRACK_STATE_ALIAS;
     if (m.negated) info.invert_flags = XT_CONNTRACK_STATE;
     for (const auto& [ir, xt] : ctStateBits())
         if (m.states & ir) info.state_mask |= xt;
-    return bytesOf(info);
+    return out;
 }
 bool decConntrack(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_conntrack_mtinfo3>(d);
@@ -327,7 +340,8 @@ bool decConntrack(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
         ctx.error = "conntrack conditions other than --ctstate";
         return false;
     }
-    CtStateMatch m{(info.invert_flags & XT_CONNTRACK_STATE) != 0, 0};
+    CtStateMatch m{(info.invert_flags & XT_CONNTRACK_STATE) != 0, 0,
+                   (info.match_flags & XT_CONNTRACK_STATE_ALIAS) != 0};
     uint16_t left = info.state_mask;
     for (const auto& [ir, xt] : ctStateBits()) {
         if (!(left & xt)) continue;
@@ -345,11 +359,12 @@ bool decConntrack(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
 template <class M, class Info>
 Bytes encMarkLike(XtContext&, const std::vector<Match>& ms) {
     const M& m = *first<M>(ms);
-    auto info = zeroed<Info>();
+    Bytes out;
+    auto& info = zeroedIn<Info>(out);
     info.mark = m.mark.value;
     info.mask = m.mark.mask;
     info.invert = m.negated ? 1 : 0;
-    return bytesOf(info);
+    return out;
 }
 template <class M, class Info>
 bool decMarkLike(XtContext&, const uint8_t* d, std::vector<Match>& out) {
@@ -359,7 +374,8 @@ bool decMarkLike(XtContext&, const uint8_t* d, std::vector<Match>& out) {
 }
 
 Bytes encOwner(XtContext&, const std::vector<Match>& ms) {
-    auto info = zeroed<xt_owner_match_info>();
+    Bytes out;
+    auto& info = zeroedIn<xt_owner_match_info>(out);
     for (const OwnerMatch* m : all<OwnerMatch>(ms)) {
         const bool uid = m->kind == OwnerMatch::Kind::Uid;
         (uid ? info.uid_min : info.gid_min) = m->ids.first;
@@ -368,7 +384,7 @@ Bytes encOwner(XtContext&, const std::vector<Match>& ms) {
         info.match |= bit;
         if (m->negated) info.invert |= bit;
     }
-    return bytesOf(info);
+    return out;
 }
 bool decOwner(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_owner_match_info>(d);
@@ -389,13 +405,14 @@ bool decOwner(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
 
 Bytes encCgroup(XtContext& ctx, const std::vector<Match>& ms) {
     const CgroupMatch& m = *first<CgroupMatch>(ms);
-    auto info = zeroed<xt_cgroup_info_v2>();
+    Bytes out;
+    auto& info = zeroedIn<xt_cgroup_info_v2>(out);
     if (m.path.size() >= sizeof(info.path))
         return failLimit(ctx, "cgroup path longer than 511 bytes");
     info.has_path = 1;
     info.invert_path = m.negated ? 1 : 0;
     std::memcpy(info.path, m.path.data(), m.path.size());
-    return bytesOf(info);
+    return out;
 }
 bool decCgroup(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_cgroup_info_v2>(d);
@@ -409,9 +426,10 @@ bool decCgroup(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
 }
 
 Bytes encSocket(XtContext&, const std::vector<Match>& ms) {
-    auto info = zeroed<xt_socket_mtinfo3>();
+    Bytes out;
+    auto& info = zeroedIn<xt_socket_mtinfo3>(out);
     if (first<SocketMatch>(ms)->transparent) info.flags = XT_SOCKET_TRANSPARENT;
-    return bytesOf(info);
+    return out;
 }
 bool decSocket(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_socket_mtinfo3>(d);
@@ -429,7 +447,8 @@ constexpr std::array<std::string_view, 12> kAddrTypes = {
     "blackhole", "unreachable", "prohibit", "throw",     "nat",     "xresolve"};
 
 Bytes encAddrtype(XtContext& ctx, const std::vector<Match>& ms) {
-    auto info = zeroed<xt_addrtype_info_v1>();
+    Bytes out;
+    auto& info = zeroedIn<xt_addrtype_info_v1>(out);
     for (const AddrTypeMatch* m : all<AddrTypeMatch>(ms)) {
         auto it = std::find(kAddrTypes.begin(), kAddrTypes.end(), m->type);
         if (it == kAddrTypes.end()) return fail(ctx, "unknown address type '" + m->type + "'");
@@ -438,7 +457,7 @@ Bytes encAddrtype(XtContext& ctx, const std::vector<Match>& ms) {
         (src ? info.source : info.dest) = bit;
         if (m->negated) info.flags |= src ? XT_ADDRTYPE_INVERT_SOURCE : XT_ADDRTYPE_INVERT_DEST;
     }
-    return bytesOf(info);
+    return out;
 }
 bool decAddrtype(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_addrtype_info_v1>(d);
@@ -483,10 +502,11 @@ Bytes encLimit(XtContext& ctx, const std::vector<Match>& ms) {
                            [&](const LimitUnit& u) { return u.irName == m.unit; });
     if (it == kLimitUnits.end()) return fail(ctx, "unknown limit unit '" + m.unit + "'");
     if (m.rate == 0 || it->mult / m.rate == 0) return fail(ctx, "limit rate too fast");
-    auto info = zeroed<xt_rateinfo>();
+    Bytes out;
+    auto& info = zeroedIn<xt_rateinfo>(out);
     info.avg = it->mult / m.rate;
     info.burst = m.burst;
-    return bytesOf(info);
+    return out;
 }
 /// The unit libxt_limit's print_rate() lists the period in: the largest that loses nothing.
 bool decLimit(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
@@ -507,10 +527,11 @@ bool decLimit(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
 
 Bytes encMac(XtContext&, const std::vector<Match>& ms) {
     const MacMatch& m = *first<MacMatch>(ms);
-    auto info = zeroed<xt_mac_info>();
+    Bytes out;
+    auto& info = zeroedIn<xt_mac_info>(out);
     std::copy(m.mac.begin(), m.mac.end(), info.srcaddr);
     info.invert = m.negated ? 1 : 0;
-    return bytesOf(info);
+    return out;
 }
 bool decMac(XtContext&, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_mac_info>(d);
@@ -612,12 +633,13 @@ std::optional<Target> decReject(XtContext& ctx, const uint8_t* d) {
 
 Bytes encLog(XtContext& ctx, const Target& t) {
     const Log& l = as<Log>(t);
-    auto info = zeroed<xt_log_info>();
+    Bytes out;
+    auto& info = zeroedIn<xt_log_info>(out);
     if (l.prefix.size() >= sizeof(info.prefix))
         return failLimit(ctx, "log prefix longer than 29 bytes");
     info.level = l.level.value_or(4);
     std::memcpy(info.prefix, l.prefix.data(), l.prefix.size());
-    return bytesOf(info);
+    return out;
 }
 std::optional<Target> decLog(XtContext& ctx, const uint8_t* d) {
     const auto info = load<xt_log_info>(d);
@@ -643,7 +665,8 @@ std::optional<Target> decMark(XtContext&, const uint8_t* d) {
 /// libxt_CONNMARK rev 2: --set-xmark keeps nfmask all ones; save/restore use one mask twice.
 Bytes encConnmark(XtContext&, const Target& t) {
     const Connmark& c = as<Connmark>(t);
-    auto info = zeroed<xt_connmark_tginfo2>();
+    Bytes out;
+    auto& info = zeroedIn<xt_connmark_tginfo2>(out);
     switch (c.op) {
         case Connmark::Op::Set:
             info.mode = XT_CONNMARK_SET;
@@ -657,7 +680,7 @@ Bytes encConnmark(XtContext&, const Target& t) {
             info.ctmask = info.nfmask = c.mark.mask;
             break;
     }
-    return bytesOf(info);
+    return out;
 }
 std::optional<Target> decConnmark(XtContext& ctx, const uint8_t* d) {
     const auto info = load<xt_connmark_tginfo2>(d);
@@ -702,7 +725,8 @@ NatRange natRangeOf(const Target& t) {
 /// v4 SNAT, MASQUERADE and REDIRECT: the one-range compat layout.
 Bytes encNatCompat(XtContext&, const Target& t) {
     const NatRange r = natRangeOf(t);
-    auto info = zeroed<nf_nat_ipv4_multi_range_compat>();
+    Bytes out;
+    auto& info = zeroedIn<nf_nat_ipv4_multi_range_compat>(out);
     info.rangesize = 1;
     auto& range = info.range[0];
     range.flags = r.flags;
@@ -712,12 +736,13 @@ Bytes encNatCompat(XtContext&, const Target& t) {
         range.min.all = htons(static_cast<uint16_t>(r.ports->first));
         range.max.all = htons(static_cast<uint16_t>(r.ports->last));
     }
-    return bytesOf(info);
+    return out;
 }
 
 template <class Range>
-Range natRangeInfo(const NatRange& r) {
-    auto info = zeroed<Range>();
+Bytes natRangeInfo(const NatRange& r) {
+    Bytes out;
+    auto& info = zeroedIn<Range>(out);
     info.flags = r.flags;
     if (r.first) putAddr(info.min_addr, *r.first);
     if (r.last) putAddr(info.max_addr, *r.last);
@@ -725,13 +750,11 @@ Range natRangeInfo(const NatRange& r) {
         info.min_proto.all = htons(static_cast<uint16_t>(r.ports->first));
         info.max_proto.all = htons(static_cast<uint16_t>(r.ports->last));
     }
-    return info;
+    return out;
 }
-Bytes encNatRange(XtContext&, const Target& t) {
-    return bytesOf(natRangeInfo<nf_nat_range>(natRangeOf(t)));
-}
+Bytes encNatRange(XtContext&, const Target& t) { return natRangeInfo<nf_nat_range>(natRangeOf(t)); }
 Bytes encNatRange2(XtContext&, const Target& t) {
-    return bytesOf(natRangeInfo<nf_nat_range2>(natRangeOf(t)));
+    return natRangeInfo<nf_nat_range2>(natRangeOf(t));
 }
 
 std::optional<NatRange> natRangeFrom(XtContext& ctx, uint32_t flags, std::optional<IpAddr> lo,
@@ -788,12 +811,13 @@ std::optional<Target> decPortsOnly(XtContext& ctx, const uint8_t* d) {
 
 Bytes encTproxy(XtContext&, const Target& t) {
     const Tproxy& p = as<Tproxy>(t);
-    auto info = zeroed<xt_tproxy_target_info_v1>();
+    Bytes out;
+    auto& info = zeroedIn<xt_tproxy_target_info_v1>(out);
     info.mark_mask = p.mark.mask;
     info.mark_value = p.mark.value;
     if (p.addr) putAddr(info.laddr, *p.addr);
     info.lport = htons(p.port);
-    return bytesOf(info);
+    return out;
 }
 std::optional<Target> decTproxy(XtContext& ctx, const uint8_t* d) {
     const auto info = load<xt_tproxy_target_info_v1>(d);
@@ -804,9 +828,10 @@ std::optional<Target> decTproxy(XtContext& ctx, const uint8_t* d) {
 }
 
 Bytes encCt(XtContext&, const Target&) {
-    auto info = zeroed<xt_ct_target_info_v1>();
+    Bytes out;
+    auto& info = zeroedIn<xt_ct_target_info_v1>(out);
     info.flags = XT_CT_NOTRACK;
-    return bytesOf(info);
+    return out;
 }
 std::optional<Target> decCt(XtContext& ctx, const uint8_t* d) {
     const auto info = load<xt_ct_target_info_v1>(d);
@@ -889,11 +914,12 @@ const TargetRow* findTargetRow(std::string_view name, Family family,
 std::string_view targetName(const Target& target) { return std::visit(TargetNamer{}, target); }
 
 Bytes encodeComment(XtContext& ctx, const std::string& comment) {
-    auto info = zeroed<xt_comment_info>();
+    Bytes out;
+    auto& info = zeroedIn<xt_comment_info>(out);
     if (comment.size() >= sizeof(info.comment))
         return failLimit(ctx, "comment longer than 255 bytes");
     std::memcpy(info.comment, comment.data(), comment.size());
-    return bytesOf(info);
+    return out;
 }
 
 std::string decodeComment(const uint8_t* data) {

@@ -5,6 +5,7 @@
 #include <array>
 #include <cctype>
 #include <cstdint>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -140,13 +141,13 @@ enum Section : size_t {
     kAddrtype,
     kLimit,
     kMac,
-    kComment,
     kSectionCount,
 };
 
 /// Collects the options of one line. A section holds `-m NAME` modules; an option whose slot
 /// (e.g. --uid-owner) is taken in the current module opens another module of the same name,
-/// which is how one rule carries two uid conditions.
+/// which is how one rule carries two uid conditions. The comment goes after `commentAt`
+/// modules (all of them when unset), as the blob encoder places it.
 class LineBuilder {
   public:
     void header(Section s, std::string text) { option(s, "", 0, std::move(text)); }
@@ -167,7 +168,9 @@ class LineBuilder {
         opaque_.push_back({position, std::move(text)});
     }
 
-    std::string str() const {
+    /// The header options, then the modules in entry order: the comment after `commentAt`
+    /// modules (last when unset), kept extensions at their places.
+    std::string str(const std::string& comment, std::optional<uint32_t> commentAt) const {
         std::string header;
         std::vector<std::string> modules;
         for (const auto& mods : sections_) {
@@ -176,6 +179,10 @@ class LineBuilder {
                 for (const auto& o : m.options) text += ' ' + o;
                 (m.name.empty() ? header : modules.emplace_back()) += text;
             }
+        }
+        if (!comment.empty()) {
+            const size_t at = std::min<size_t>(commentAt.value_or(modules.size()), modules.size());
+            modules.insert(modules.begin() + at, " -m comment --comment " + quoted(comment));
         }
         for (const auto& [position, text] : opaque_)
             modules.insert(modules.begin() + std::min<size_t>(position, modules.size()), text);
@@ -204,23 +211,25 @@ std::string opaqueOptions(const OpaqueExtension& x) {
 /// one multiport (see expandLines).
 struct MatchRenderer {
     LineBuilder& b;
-    std::string_view portModule;  // "tcp"/"udp"/"sctp" when the rule's protocol has one
+    ipt::PortModule portModule;  // "tcp"/"udp"/"sctp" when the rule's protocol has one
 
     void operator()(const ProtoMatch& m) {
         if (m.proto == 0 && !m.negated) return;  // "all": iptables-save prints nothing
         b.header(kProto, bang(m.negated) + "-p " + protoName(m.proto));
+        // the module opens here, first of its section; the port conditions join it
+        if (m.portModule && !m.negated && !portModule.name.empty())
+            b.option(kProtoModule, portModule.name, 2, "");
     }
     void operator()(const AddrMatch& m) {
         for (const AddrItem& item : m.items) addrItem(m, item);
     }
     void operator()(const PortMatch& m) {
         const bool src = m.dir == Direction::Source;
-        const bool full = m.ports.size() == 1 && m.ports[0].first == 0 && m.ports[0].last == 65535;
-        // tcp/udp do not list a full range (not even a negated one, which never matches), so
-        // full ranges go to multiport, which lists them verbatim.
-        if (m.ports.size() == 1 && !full && !portModule.empty()) {
+        // A forced module takes a negated full range, which iptables 1.8.9 then lists as a
+        // bare `-m tcp`: written out here all the same, so that restoring the text loads it.
+        if (ipt::inPortModule(m, portModule)) {
             b.option(
-                kProtoModule, portModule, src ? 0 : 1,
+                kProtoModule, portModule.name, src ? 0 : 1,
                 bang(m.negated) + (src ? "--sport " : "--dport ") + rangeText(m.ports[0], ':'));
             return;
         }
@@ -236,8 +245,9 @@ struct MatchRenderer {
         b.header(in ? kIn : kOut, bang(m.negated) + (in ? "-i " : "-o ") + m.name);
     }
     void operator()(const CtStateMatch& m) {
-        b.option(kConntrack, "conntrack", 0,
-                 bang(m.negated) + "--ctstate " + ctStateText(m.states));
+        b.option(
+            kConntrack, m.stateModule ? "state" : "conntrack", 0,
+            bang(m.negated) + (m.stateModule ? "--state " : "--ctstate ") + ctStateText(m.states));
     }
     void operator()(const MarkMatch& m) {
         b.option(kMark, "mark", 0, bang(m.negated) + "--mark " + markText(m.mark));
@@ -372,15 +382,13 @@ struct TargetRenderer {
 void renderRule(std::ostream& out, const std::string& chain, const Rule& rule, Family family) {
     std::vector<Match> matches = rule.matches;
     sortMatches(matches);  // the IR keeps them sorted; hand-built rules need not be
-    const std::string_view portModule = ipt::portModuleFor(matches);
+    const ipt::PortModule portModule = ipt::portModuleFor(matches);
     const std::string target = std::visit(TargetRenderer{family}, rule.target);
     for (const auto& line : ipt::expandLines(matches)) {
         LineBuilder b;
         MatchRenderer r{b, portModule};
         for (const Match& m : line) std::visit(r, m);
-        if (!rule.comment.empty())
-            b.option(kComment, "comment", 0, "--comment " + quoted(rule.comment));
-        out << "-A " << chain << b.str() << target << '\n';
+        out << "-A " << chain << b.str(rule.comment, rule.commentAt) << target << '\n';
     }
 }
 

@@ -167,8 +167,11 @@ std::string runCommand(const std::string& cmd) {
 enum class Outcome { Listed, Refused, Unsupported, KernelRefused, Skipped };
 
 struct Run {
-    Outcome outcome = Outcome::Skipped;
-    std::string detail;  // the listing's rule lines, or the diagnostic
+    Run(Outcome o, std::string d, std::optional<backends::ipt::Blob> l = {})
+        : outcome(o), detail(std::move(d)), loaded(std::move(l)) {}
+    Outcome outcome;
+    std::string detail;                         // the listing's rule lines, or the diagnostic
+    std::optional<backends::ipt::Blob> loaded;  // Listed: the table as the kernel holds it
 };
 
 std::string firstError(const Diagnostics& d) {
@@ -224,12 +227,17 @@ Run runOne(const Case& c, Family f, const std::string& chain) {
     if (!blob) return {Outcome::Refused, "encode: " + firstError(diags)};
     if (!backends::ipt::replaceTable(*blob, diags))
         return {Outcome::KernelRefused, "kernel: " + firstError(diags)};
-    return {Outcome::Listed, listRules(c, f)};
+    return {Outcome::Listed, listRules(c, f), backends::ipt::readTable(f, c.table, diags)};
 }
 
-/// The oracle for lines whose EXPECTED iptables-legacy itself does not list: the real tool loads
-/// ARGS into the same (emptied) table and lists it back. nullopt when the tool refuses ARGS.
-std::optional<std::string> toolListing(const Case& c, Family f, const std::string& chain) {
+/// What the real tool makes of ARGS: it loads them into the same (emptied) table, which is then
+/// listed and read back. nullopt when the tool refuses ARGS.
+struct ToolRun {
+    std::string listing;
+    std::optional<backends::ipt::Blob> loaded;
+};
+
+std::optional<ToolRun> toolRun(const Case& c, Family f, const std::string& chain) {
     const std::string tool = f == Family::V4 ? "iptables-legacy" : "ip6tables-legacy";
     const std::string t = tool + " -t " + c.table + " ";
     std::string script = t + "-F && " + t + "-X";
@@ -237,7 +245,8 @@ std::optional<std::string> toolListing(const Case& c, Family f, const std::strin
     script += " && " + t + "-A " + chain + " " + c.args + " 2>/dev/null && echo loaded";
     if (runCommand("(" + script + ") 2>/dev/null").find("loaded") == std::string::npos)
         return std::nullopt;
-    return listRules(c, f);
+    Diagnostics diags;
+    return ToolRun{listRules(c, f), backends::ipt::readTable(f, c.table, diags)};
 }
 
 std::string expectedListing(const Case& c, const std::string& chain) {
@@ -245,7 +254,8 @@ std::string expectedListing(const Case& c, const std::string& chain) {
 }
 
 /// ToolAgrees: policyc lists exactly what iptables-legacy lists for ARGS, and both differ
-/// from EXPECTED (written for iptables-nft or another version).
+/// from EXPECTED (written for iptables-nft or another version). Either way the kernel must hold
+/// the same entries as after iptables-legacy loads ARGS, byte for byte but for counters.
 enum class Verdict { Pass, ToolAgrees, Fail, Unsupported };
 
 struct LineResult {
@@ -253,9 +263,10 @@ struct LineResult {
     std::string why;  // for failures: what happened in the first run that went wrong
 };
 
-/// A line passes when every run does: an OK line lists as EXPECTED in each chain and family, a
-/// FAIL line is refused by policyc before the kernel. Any unsupported-construct refusal makes
-/// the whole line unsupported (the runs differ only in chain and family).
+/// A line passes when every run does: an OK line lists as EXPECTED in each chain and family, with
+/// the kernel holding what iptables-legacy loads for it, and a FAIL line is refused by policyc
+/// before the kernel. Any unsupported-construct refusal makes the whole line unsupported (the
+/// runs differ only in chain and family).
 LineResult judge(const Case& c) {
     LineResult result;
     bool ran = false;
@@ -265,23 +276,32 @@ LineResult judge(const Case& c) {
             if (r.outcome == Outcome::Skipped) continue;
             ran = true;
             if (r.outcome == Outcome::Unsupported) return {Verdict::Unsupported, r.detail};
-            const bool good = c.ok ? r.outcome == Outcome::Listed &&
-                                         r.detail == expectedListing(c, chain)
+            if (result.verdict == Verdict::Fail) continue;
+            const bool listed = c.ok && r.outcome == Outcome::Listed;
+            const auto tool = listed ? toolRun(c, f, chain) : std::nullopt;
+            const bool sameEntries = tool && tool->loaded && r.loaded &&
+                                     backends::ipt::sameRules(*tool->loaded, *r.loaded);
+            const bool good = c.ok ? listed && r.detail == expectedListing(c, chain)
                                    : r.outcome == Outcome::Refused;
-            if (good || result.verdict == Verdict::Fail) continue;
-            if (c.ok && r.outcome == Outcome::Listed && toolListing(c, f, chain) == r.detail) {
+            std::ostringstream why;
+            why << (f == Family::V4 ? "iptables " : "ip6tables ") << chain << ": ";
+            const std::string shown =
+                "'" + (r.detail.empty() ? "" : r.detail.substr(0, r.detail.size() - 1)) + "'";
+            if (listed && tool && !sameEntries) {
+                why << "listed " << shown
+                    << ", but the kernel holds other entries than iptables-legacy loads for it";
+                result = {Verdict::Fail, why.str()};
+                continue;
+            }
+            if (good) continue;
+            if (listed && tool && tool->listing == r.detail) {
                 result = {Verdict::ToolAgrees, "iptables-legacy lists it as policyc does"};
                 continue;
             }
-            std::ostringstream why;
-            why << (f == Family::V4 ? "iptables " : "ip6tables ") << chain << ": ";
-            const std::string listed =
-                "'" + (r.detail.empty() ? "" : r.detail.substr(0, r.detail.size() - 1)) + "'";
             if (r.outcome == Outcome::Listed && c.ok)
-                why << "listed " << listed << ", expected '-A " << chain << " " << c.expected
-                    << "'";
+                why << "listed " << shown << ", expected '-A " << chain << " " << c.expected << "'";
             else if (r.outcome == Outcome::Listed)
-                why << "accepted and listed " << listed << ", expected a refusal";
+                why << "accepted and listed " << shown << ", expected a refusal";
             else
                 why << r.detail;
             result = {Verdict::Fail, why.str()};

@@ -26,8 +26,8 @@ trap 'exit 2' HUP INT TERM
 
 # usage: listing RESTORE SAVE FILE OUT -> loads FILE in a fresh namespace, lists it into OUT
 # The one spelling equated on both sides: `-m state --state S` and `-m conntrack --ctstate S` test
-# the same conntrack state bits, and the IR (CtStateMatch) does not record which module was used,
-# so policyc renders every state match with conntrack.
+# the same conntrack state bits; the IR keeps which one was used (CtStateMatch::stateModule), but
+# the .pol form has no spelling for it, so a build of the printed .pol writes conntrack.
 listing() {
     local ns="pcx-import-$$-${#namespaces[@]}"
     ip netns add "$ns" || return 1

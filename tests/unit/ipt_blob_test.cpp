@@ -83,6 +83,12 @@ Table decoded(const Table& t, Family f) {
     return *back;
 }
 
+Rule commented(Rule r, std::string comment, uint32_t at) {
+    r.comment = std::move(comment);
+    r.commentAt = at;
+    return r;
+}
+
 Table v4MatchesTable() {
     return canonical(table(
         TableFamily::Ip, "filter",
@@ -104,6 +110,17 @@ Table v4MatchesTable() {
                          dst({span("10.0.2.1", "10.0.2.9")}, true)}),
                    rule({CtStateMatch{false, kCtRelated | kCtEstablished}}),
                    rule({CtStateMatch{true, kCtInvalid | kCtUntracked | kCtNew}}),
+                   rule({CtStateMatch{false, kCtNew, true}}),
+                   rule({CtStateMatch{true, kCtInvalid | kCtRelated, true}}),
+                   rule({ProtoMatch{kTcp, false, true}}),
+                   rule({ProtoMatch{kUdp, false, true}, dport({one(1), one(2)})}),
+                   rule({ProtoMatch{kTcp, false, true}, sport({one(5)}),
+                         dport({span(0, 65535)}, true)}),
+                   rule({ProtoMatch{kUdp, false, true}, sport({span(0, 65535)}, true)}),
+                   commented(rule({proto(kTcp), dport({one(22)}), CtStateMatch{false, kCtNew}}),
+                             "first", 0),
+                   commented(rule({proto(kTcp), dport({one(22)}), CtStateMatch{false, kCtNew}}),
+                             "mid", 1),
                    rule({MarkMatch{false, kMark1}, MarkMatch{true, {0x2, 0x2}}}),
                    rule({ConnmarkMatch{true, {0x10, 0xf0}}}),
                    rule({uid(span(1000, 1005)), gid(one(100))}),
@@ -280,6 +297,69 @@ TEST_CASE("ipt blob: libiptc's layout of chains, policies, jumps and the final E
     CHECK(targetName(1392) == XT_ERROR_TARGET);
     CHECK(std::string(reinterpret_cast<const char*>(blob->entries.data() + 1392 +
                                                     sizeof(ipt_entry) + 32)) == "ERROR");
+}
+
+namespace {
+
+/// The match records of the filter table's first entry (INPUT's first rule) as "name/rev:hex".
+std::vector<std::string> firstEntryMatches(const Rule& r) {
+    Diagnostics diags;
+    auto blob = encodeTable(host({table(TableFamily::Ip, "filter", {chain("INPUT", {r})})}),
+                            Family::V4, "filter", diags);
+    REQUIRE(blob);
+    ipt_entry e;
+    std::memcpy(&e, blob->entries.data(), sizeof e);
+    std::vector<std::string> out;
+    for (size_t at = sizeof e; at < e.target_offset;) {
+        xt_entry_match m;
+        std::memcpy(&m, blob->entries.data() + at, sizeof m);
+        std::ostringstream text;
+        text << m.u.user.name << "/" << int(m.u.user.revision) << ":" << std::hex;
+        for (size_t i = sizeof m; i < m.u.user.match_size; ++i)
+            text << (blob->entries[at + i] < 16 ? "0" : "") << int(blob->entries[at + i]);
+        out.push_back(text.str());
+        at += m.u.user.match_size;
+    }
+    return out;
+}
+
+}  // namespace
+
+// Each expected payload is what iptables-legacy-restore 1.8.9 loaded for the line named, read
+// back with IPT_SO_GET_ENTRIES (padding included: it must be zero, not stack bytes).
+TEST_CASE("ipt blob: payloads are byte for byte those iptables-legacy-restore loads") {
+    // -p udp -m udp --dport 53
+    CHECK(firstEntryMatches(rule({proto(kUdp), dport({one(53)})})) ==
+          std::vector<std::string>{"udp/0:0000ffff350035000000000000000000"});
+    // -m mark --mark 0x1
+    CHECK(firstEntryMatches(rule({MarkMatch{false, kMark1}})) ==
+          std::vector<std::string>{"mark/1:01000000ffffffff0000000000000000"});
+    // -p tcp -m tcp (and -p tcp -m tcp --sport :)
+    CHECK(firstEntryMatches(rule({ProtoMatch{kTcp, false, true}})) ==
+          std::vector<std::string>{"tcp/0:0000ffff0000ffff0000000000000000"});
+    // -p tcp -m tcp ! --sport :
+    CHECK(firstEntryMatches(rule({ProtoMatch{kTcp, false, true}, sport({span(0, 65535)}, true)})) ==
+          std::vector<std::string>{"tcp/0:0000ffff0000ffff0000000100000000"});
+    // -p icmp -m icmp --icmp-type 255/255 (listed as "any", code kept)
+    CHECK(firstEntryMatches(rule({icmp(255, 255)})) ==
+          std::vector<std::string>{"icmp/0:ffffff0000000000"});
+    // -m state ! --state INVALID,RELATED: conntrack flagged as the state alias
+    CHECK(firstEntryMatches(rule({CtStateMatch{true, kCtInvalid | kCtRelated, true}})) ==
+          std::vector<std::string>{"conntrack/3:" + std::string(292, '0') + "0120010005" +
+                                   std::string(34, '0')});
+    // -p tcp -m comment --comment first -m tcp --dport 22
+    const auto ms = firstEntryMatches(commented(rule({proto(kTcp), dport({one(22)})}), "first", 0));
+    REQUIRE(ms.size() == 2);
+    CHECK(ms[0] == "comment/0:6669727374" + std::string(2 * 256 - 10, '0'));
+    CHECK(ms[1] == "tcp/0:0000ffff160016000000000000000000");
+}
+
+TEST_CASE("ipt blob: a comment placed past the last module is written last") {
+    Rule r = commented(rule({proto(kTcp), dport({one(22)})}, Accept{}), "c", 7);
+    const auto ms = firstEntryMatches(r);
+    REQUIRE(ms.size() == 2);
+    CHECK(ms[0].starts_with("tcp/0:"));
+    CHECK(ms[1].starts_with("comment/0:"));
 }
 
 TEST_CASE("ipt blob: a rule without target falls through to the next entry's offset") {

@@ -115,6 +115,10 @@ inline Host matchesHost() {
     auto in = [](std::vector<Match> m, std::string comment = {}) {
         return rule(std::move(m), Accept{}, std::move(comment));
     };
+    auto placed = [](Rule r, uint32_t commentAt) {
+        r.commentAt = commentAt;
+        return r;
+    };
     std::vector<Rule> input = {
         in({CtStateMatch{false, kCtRelated | kCtEstablished}}),
         in({CtStateMatch{true, kCtInvalid | kCtUntracked | kCtNew}}),
@@ -135,6 +139,17 @@ inline Host matchesHost() {
         in({MacMatch{false, {0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x0f}}}),
         in({MacMatch{true, {0, 0x11, 0x22, 0x33, 0x44, 0x55}}}),
         in({SocketMatch{false}}),
+        // What iptables spells its own way: -m state, an empty -m tcp/udp, a comment between
+        // the modules.
+        in({CtStateMatch{false, kCtNew, true}}),
+        in({CtStateMatch{true, kCtInvalid | kCtRelated, true}}),
+        in({ProtoMatch{kTcp, false, true}}),
+        in({ProtoMatch{kUdp, false, true}, dport({one(1), one(2)})}),
+        placed(in({proto(kTcp), dport({one(22)}), CtStateMatch{false, kCtNew},
+                   LimitMatch{3, "minute", 5}},
+                  "mid"),
+               1),
+        placed(in({proto(kTcp), dport({one(22)})}, "first"), 0),
         // Out of canonical order on purpose: the renderer fixes the order.
         in({LimitMatch{3, "minute", 5}, CtStateMatch{false, kCtNew}, dport({one(22)}), proto(kTcp),
             src({net("10.0.0.1")})},

@@ -91,6 +91,12 @@ COMMIT
 -A INPUT -m mac --mac-source aa:bb:cc:dd:ee:0f -j ACCEPT
 -A INPUT -m mac ! --mac-source 00:11:22:33:44:55 -j ACCEPT
 -A INPUT -m socket -j ACCEPT
+-A INPUT -m state --state NEW -j ACCEPT
+-A INPUT -m state ! --state INVALID,RELATED -j ACCEPT
+-A INPUT -p tcp -m tcp -j ACCEPT
+-A INPUT -p udp -m udp -m multiport --dports 1,2 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -m comment --comment mid -m conntrack --ctstate NEW -m limit --limit 3/min -j ACCEPT
+-A INPUT -p tcp -m comment --comment first -m tcp --dport 22 -j ACCEPT
 -A INPUT -s 10.0.0.1/32 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -m limit --limit 3/min -m comment --comment "ssh in" -j ACCEPT
 -A INPUT -m comment --comment "x\'y\"z\\w" -j ACCEPT
 -A INPUT -m comment --comment plain-comment_1 -j ACCEPT

@@ -223,4 +223,18 @@ TEST_CASE("ir_json: the remaining match and target kinds") {
         const json got = toJson(h, none)["tables"][0]["chains"][0]["rules"][0]["target"];
         CHECK(got == expected);
     }
+
+    // The iptables-only spellings appear when set (an imported or read-back rule set).
+    Rule spelled;
+    spelled.matches = {ProtoMatch{6, false, true}, CtStateMatch{false, kCtNew, true}};
+    spelled.comment = "c";
+    spelled.commentAt = 0;
+    h.tables[0].chains[0].rules = {spelled};
+    const json s = toJson(h, none)["tables"][0]["chains"][0]["rules"][0];
+    CHECK(s["matches"][0] ==
+          json{{"match", "proto"}, {"negated", false}, {"proto", "tcp"}, {"portModule", true}});
+    CHECK(
+        s["matches"][1] ==
+        json{{"match", "ctstate"}, {"negated", false}, {"states", {"new"}}, {"stateModule", true}});
+    CHECK(s["commentAt"] == 0);
 }

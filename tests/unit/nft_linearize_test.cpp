@@ -640,3 +640,29 @@ TEST_CASE("nft linearize: every golden host gives the expressions nft generates"
         CHECK(normalizeCgroupIds(linearized(c.host)) == it->second);
     }
 }
+
+// -m state, an empty -m tcp/udp and the comment's place among iptables modules are iptables
+// spellings (see ir.h): nft sees the same rule as without them.
+TEST_CASE("nft linearize: the iptables-only spellings give the plain rule's expressions") {
+    ir::Rule spelled;
+    spelled.matches = {ir::ProtoMatch{6, false, true}, ir::CtStateMatch{false, ir::kCtNew, true}};
+    spelled.target = ir::Accept{};
+    spelled.comment = "c";
+    spelled.commentAt = 0;
+    ir::Rule plain = spelled;
+    plain.matches = {ir::ProtoMatch{6, false}, ir::CtStateMatch{false, ir::kCtNew}};
+    plain.commentAt.reset();
+    auto hostWith = [](ir::Rule r) {
+        ir::Host h;
+        h.name = "h";
+        h.tables = {ir::Table{ir::TableFamily::Inet,
+                              "filter",
+                              {ir::Chain{"INPUT", ir::ChainPolicy::None, {std::move(r)}, {}}},
+                              {}}};
+        return h;
+    };
+    CHECK(linearized(hostWith(spelled)) == linearized(hostWith(plain)));
+    CHECK(backends::renderNft(hostWith(spelled)) == backends::renderNft(hostWith(plain)));
+    CHECK(backends::renderNft(hostWith(spelled)).find("meta l4proto tcp ct state new") !=
+          std::string::npos);
+}
