@@ -185,10 +185,11 @@ class Lowering {
             for (auto& h : sub.hosts) mergeHost(out, std::move(h));
         }
         for (auto& h : file.hosts) {
-            ast::HostDecl expanded = h;
-            expanded.items.clear();
-            expandItems(h.items, expanded.items, stack);
-            mergeHost(out, std::move(expanded));
+            // Moved, not copied: a host's items are the whole AST of a large policy.
+            std::vector<ast::Item> items = std::move(h.items);
+            h.items.clear();
+            expandItems(std::move(items), h.items, stack);
+            mergeHost(out, std::move(h));
         }
     }
 
@@ -204,11 +205,12 @@ class Lowering {
         out.hosts.push_back(std::move(h));
     }
 
-    void expandItems(const std::vector<ast::Item>& items, std::vector<ast::Item>& out,
+    void expandItems(std::vector<ast::Item>&& items, std::vector<ast::Item>& out,
                      std::vector<uint32_t>& stack) {
-        for (const auto& item : items) {
+        out.reserve(out.size() + items.size());
+        for (auto& item : items) {
             if (item.kind != "include") {
-                out.push_back(item);
+                out.push_back(std::move(item));
                 continue;
             }
             auto inner = parseInclude(item, stack);
@@ -220,10 +222,12 @@ class Lowering {
                         "an included file inside a host cannot declare host '" + h.name + "'");
                 }
             }
-            std::vector<ast::Item> loose = inner->globals;
-            for (const auto& h : inner->hosts)
-                if (h.implicit) loose.insert(loose.end(), h.items.begin(), h.items.end());
-            expandItems(loose, out, stack);
+            std::vector<ast::Item> loose = std::move(inner->globals);
+            for (auto& h : inner->hosts)
+                if (h.implicit)
+                    loose.insert(loose.end(), std::make_move_iterator(h.items.begin()),
+                                 std::make_move_iterator(h.items.end()));
+            expandItems(std::move(loose), out, stack);
             stack.pop_back();
         }
     }

@@ -103,7 +103,7 @@ class RuleLowering {
         ir::sortMatches(rule_.matches);
         checkFamilies();
         if (!ok_) return std::nullopt;
-        return rule_;
+        return std::move(rule_);
     }
 
   private:
