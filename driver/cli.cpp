@@ -82,7 +82,7 @@ const std::vector<Rendering>& renderings() {
         {"sysctl", ".sysctl",
          [](const ir::Host& h, const SourceManager&) { return backends::renderSysctl(h); }},
         {"json", ".json",
-         [](const ir::Host& h, const SourceManager& s) { return toJson(h, s).dump(2) + "\n"; }},
+         [](const ir::Host& h, const SourceManager& s) { return renderJson(h, s) + "\n"; }},
     };
     return kRenderings;
 }
