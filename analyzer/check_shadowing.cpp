@@ -251,8 +251,17 @@ class ChainChecker {
             if (stale(e)) continue;
             bool hit = false;
             for (const Box& eb : spaces_[e].boxes) {
+                // Boxes it does not meet stay as they are (moved, not copied).
+                if (std::none_of(rem.begin(), rem.end(),
+                                 [&](const Box& p) { return p.intersects(eb); }))
+                    continue;
                 next.clear();
-                for (const Box& p : rem) hit |= subtract(p, eb, next);
+                for (Box& p : rem) {
+                    if (p.intersects(eb))
+                        hit |= subtract(p, eb, next);
+                    else
+                        next.push_back(std::move(p));
+                }
                 rem.swap(next);
             }
             if (hit) used.push_back(e);
