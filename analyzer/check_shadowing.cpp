@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <bit>
 #include <map>
+#include <memory_resource>
+#include <utility>
 #include <sstream>
 
 #include "analyzer/checks.h"
@@ -79,6 +81,10 @@ unsigned bitWidth(U128 x) {
 /// candidates are fewest.
 class BoxIndex {
   public:
+    BoxIndex() : kinds_(filled<Kind, 6>(&arena_)) {}
+    BoxIndex(const BoxIndex&) = delete;
+    BoxIndex& operator=(const BoxIndex&) = delete;
+
     void insert(const Box& b, uint32_t rule) {
         Kind& k = kinds_[kindOf(b)];
         k.all.push_back(rule);
@@ -129,11 +135,16 @@ class BoxIndex {
         U128 hi;
         uint32_t rule;
     };
-    using Bucket = std::map<unsigned, std::multimap<U128, Entry>>;  // by width class
+    // Everything lives in arena_: one entry per narrowed field of every box of a chain, made
+    // one by one and freed all at once (malloc and free of each tree node were a tenth of lint).
+    using Bucket = std::pmr::map<unsigned, std::pmr::multimap<U128, Entry>>;  // by width class
     struct Kind {
+        explicit Kind(std::pmr::memory_resource* r)
+            : narrow(filled<Bucket, kDims>(r)), wild(filled<std::pmr::vector<uint32_t>, kDims>(r)),
+              all(r) {}
         std::array<Bucket, kDims> narrow;
-        std::array<std::vector<uint32_t>, kDims> wild;
-        std::vector<uint32_t> all;
+        std::array<std::pmr::vector<uint32_t>, kDims> wild;
+        std::pmr::vector<uint32_t> all;
     };
 
     static constexpr std::array<Dim, kDims> kQueryOrder = {
@@ -178,6 +189,15 @@ class BoxIndex {
     static size_t kindOf(const Box& b) {
         return static_cast<size_t>(b.family) * 3 + static_cast<size_t>(b.cls);
     }
+    /// N containers using `r`.
+    template <typename T, size_t N>
+    static std::array<T, N> filled(std::pmr::memory_resource* r) {
+        return [r]<size_t... I>(std::index_sequence<I...>) {
+            return std::array<T, N>{((void)I, T(r))...};
+        }(std::make_index_sequence<N>{});
+    }
+
+    std::pmr::monotonic_buffer_resource arena_;  // before kinds_: outlives them
     std::array<Kind, 6> kinds_;
 };
 
