@@ -164,10 +164,26 @@ int matchSubKey(const Match& m) {
 }  // namespace
 
 void sortMatches(std::vector<Match>& matches) {
-    std::stable_sort(matches.begin(), matches.end(), [](const Match& a, const Match& b) {
+    auto before = [](const Match& a, const Match& b) {
         if (a.index() != b.index()) return a.index() < b.index();
         return matchSubKey(a) < matchSubKey(b);
-    });
+    };
+    // A rule has a handful of matches: a stable insertion sort orders them the same way as
+    // std::stable_sort without its temporary buffer (an allocation per rule).
+    if (matches.size() > 16) {
+        std::stable_sort(matches.begin(), matches.end(), before);
+        return;
+    }
+    for (size_t i = 1; i < matches.size(); ++i) {
+        size_t j = i;
+        while (j > 0 && before(matches[i], matches[j - 1])) --j;
+        if (j == i) continue;
+        Match m = std::move(matches[i]);
+        std::move_backward(matches.begin() + static_cast<long>(j),
+                           matches.begin() + static_cast<long>(i),
+                           matches.begin() + static_cast<long>(i) + 1);
+        matches[j] = std::move(m);
+    }
 }
 
 std::optional<Family> ruleFamily(const Rule& rule) {

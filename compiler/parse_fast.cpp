@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -877,14 +878,19 @@ class Parser {
         const Tok start = la();
         ast::Rule r;
         while (at(K::Allow)) r.annotations.push_back(annotation());
+        // Collected apart and moved into a vector of the exact size: the AST of a large
+        // policy is what sets compile's peak memory.
+        clauses_.clear();
         while (matchFollows()) {
             if (at(K::Comment)) {
                 consume();
                 r.comment = stringValue().text;
                 continue;
             }
-            r.matches.push_back(matchExpr());
+            clauses_.push_back(matchExpr());
         }
+        r.matches.reserve(clauses_.size());
+        std::move(clauses_.begin(), clauses_.end(), std::back_inserter(r.matches));
         r.statement = statement();
         // Greedy: `accept comment "x" drop` gives the comment to `accept`, as ANTLR does.
         if (at(K::Comment) && la(1).type == T::String) {
@@ -1274,6 +1280,7 @@ class Parser {
     size_t base_ = 0;
     size_t pos_ = 0;  // the next token to consume
     Tok last_;        // the last token consumed: where the construct being built stops
+    std::vector<ast::Clause> clauses_;  // ruleDecl's matches as they are read
 };
 
 }  // namespace
