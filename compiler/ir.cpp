@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 namespace policyc::ir {
@@ -23,8 +24,17 @@ std::optional<IpAddr> IpAddr::parse(std::string_view text) {
 }
 
 std::string IpAddr::str() const {
+    if (family == Family::V4) {  // as inet_ntop spells it, without its sprintf per address
+        char buf[16];
+        char* p = buf;
+        for (size_t i = 0; i < 4; ++i) {
+            if (i) *p++ = '.';
+            p = std::to_chars(p, buf + sizeof buf, bytes[i]).ptr;
+        }
+        return std::string(buf, p);
+    }
     char buf[INET6_ADDRSTRLEN] = {};
-    inet_ntop(family == Family::V4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof buf);
+    inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
     return buf;
 }
 
