@@ -261,6 +261,7 @@ class ChainChecker {
         std::vector<uint32_t> cands;
         for (const Box& b : spaces_[i].boxes)
             if (!index_.query(b, cands, kMaxCandidates)) return;
+        if (cands.empty()) return;  // nothing earlier meets it: it cannot be covered
         std::sort(cands.begin(), cands.end());
         cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
 
