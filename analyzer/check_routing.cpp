@@ -3,6 +3,7 @@
 // socket's owner in mangle OUTPUT, rerouted by an fwmark rule into a table, and sent out of that
 // table's default device (scenarios S1 and S4), and to a packet TPROXY marks (S3).
 #include <algorithm>
+#include <memory>
 #include <sstream>
 
 #include "analyzer/checks.h"
@@ -24,7 +25,8 @@ struct Reroute {
     Family family;
     WalkedRule markRule;              // mangle OUTPUT: owner/cgroup match -> mark set
     std::vector<ir::Match> selector;  // the owner/cgroup matches of that rule
-    std::vector<WalkedRule> walk;     // mangle OUTPUT as walked, markRule among them
+    // mangle OUTPUT as walked, markRule among them; shared: one per family, not per mark rule
+    std::shared_ptr<const std::vector<WalkedRule>> walk;
     size_t position = 0;              // markRule's place in `walk`
     uint32_t mark = 0;
     const ir::RoutingRule* ipRule = nullptr;
@@ -39,11 +41,13 @@ bool isSocketSelector(const ir::Match& m) {
 std::vector<Reroute> findReroutes(const ir::Host& host) {
     std::vector<Reroute> out;
     for (Family f : {Family::V4, Family::V6}) {
-        const std::vector<WalkedRule> walk = walkHook(host, "mangle", "OUTPUT", f);
+        const auto shared = std::make_shared<const std::vector<WalkedRule>>(
+            walkHook(host, "mangle", "OUTPUT", f));
+        const std::vector<WalkedRule>& walk = *shared;
         for (size_t i = 0; i < walk.size(); ++i) {
             const auto* set = std::get_if<ir::SetMark>(&walk[i].rule->target);
             if (!set) continue;
-            Reroute r{f, walk[i], {}, walk, i};
+            Reroute r{f, walk[i], {}, shared, i};
             for (const auto& m : walk[i].rule->matches)
                 if (isSocketSelector(m)) r.selector.push_back(m);
             if (r.selector.empty()) continue;
@@ -143,7 +147,7 @@ void checkLeak(const ir::Host& host, const Reroute& r, Diagnostics& diags) {
     const bool identifiable = tunnel.underlayRemote || tunnel.fwmark;
     bool firewallExcluded = false;
     for (size_t j = 0; j < r.position && identifiable; ++j) {
-        const ir::Rule& rule = *r.walk[j].rule;
+        const ir::Rule& rule = *(*r.walk)[j].rule;
         const bool ends = std::holds_alternative<ir::Return>(rule.target) ||
                           std::holds_alternative<ir::Accept>(rule.target);
         firewallExcluded = ends && matchesOuterPacket(rule, tunnel, outerMark);

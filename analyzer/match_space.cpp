@@ -76,7 +76,7 @@ std::optional<Interval> IntervalSet::hull() const {
 
 void IntervalSet::add(U128 lo, U128 hi) {
     if (lo > hi) return;
-    std::vector<Interval> out;
+    SmallVec<Interval> out;
     bool placed = false;
     for (const Interval& a : ivs_) {
         // disjoint and not adjacent: keep; otherwise merge into [lo, hi]
@@ -103,7 +103,7 @@ namespace {
 bool cubesMeet(Cube a, Cube b) { return ((a.value ^ b.value) & a.mask & b.mask) == 0; }
 
 /// a \ b as disjoint cubes: fix, one at a time, each bit b pins and a leaves free.
-void cubeMinus(Cube a, Cube b, std::vector<Cube>& out) {
+void cubeMinus(Cube a, Cube b, SmallVec<Cube>& out) {
     if (!cubesMeet(a, b)) {
         out.push_back(a);
         return;
@@ -123,7 +123,7 @@ void cubeMinus(Cube a, Cube b, std::vector<Cube>& out) {
 CubeSet CubeSet::of(Cube c) { return CubeSet({Cube{c.value & c.mask, c.mask}}); }
 
 CubeSet CubeSet::intersect(const CubeSet& o) const {
-    std::vector<Cube> out;
+    SmallVec<Cube> out;
     for (Cube a : cubes_)
         for (Cube b : o.cubes_)
             if (cubesMeet(a, b)) out.push_back({a.value | b.value, a.mask | b.mask});
@@ -138,9 +138,9 @@ bool CubeSet::intersects(const CubeSet& o) const {
 }
 
 CubeSet CubeSet::minus(const CubeSet& o) const {
-    std::vector<Cube> cur = cubes_;
+    SmallVec<Cube> cur = cubes_;
     for (Cube b : o.cubes_) {
-        std::vector<Cube> next;
+        SmallVec<Cube> next;
         for (Cube a : cur) cubeMinus(a, b, next);
         cur = std::move(next);
     }
@@ -225,15 +225,30 @@ U128 domainMax(Dim d, ir::Family f) {
     return 0;
 }
 
-Box Box::full(ir::Family f, ProtoClass c) {
-    Box b;
-    b.family = f;
-    b.cls = c;
-    for (size_t i = 0; i < kIntervalDims; ++i)
-        b.iv[i] = IntervalSet::range(0, domainMax(static_cast<Dim>(i), f));
-    b.iv[idx(Dim::Proto)] = protoSet(f, c);
-    return b;
+namespace {
+
+/// The six full boxes, made once: every rule's boxes start as copies of them.
+const Box& fullBox(ir::Family f, ProtoClass c) {
+    static const std::array<Box, 6> kBoxes = [] {
+        std::array<Box, 6> out;
+        for (auto fam : {ir::Family::V4, ir::Family::V6}) {
+            for (auto cls : {ProtoClass::Ports, ProtoClass::Icmp, ProtoClass::Other}) {
+                Box& b = out[static_cast<size_t>(fam) * 3 + static_cast<size_t>(cls)];
+                b.family = fam;
+                b.cls = cls;
+                for (size_t i = 0; i < kIntervalDims; ++i)
+                    b.iv[i] = IntervalSet::range(0, domainMax(static_cast<Dim>(i), fam));
+                b.iv[idx(Dim::Proto)] = protoSet(fam, cls);
+            }
+        }
+        return out;
+    }();
+    return kBoxes[static_cast<size_t>(f) * 3 + static_cast<size_t>(c)];
 }
+
+}  // namespace
+
+Box Box::full(ir::Family f, ProtoClass c) { return fullBox(f, c); }
 
 bool Box::empty() const {
     return std::any_of(iv.begin(), iv.end(), [](const auto& s) { return s.empty(); }) ||
@@ -463,10 +478,12 @@ RuleSpace SpaceBuilder::build(const ir::Rule& rule, ir::TableFamily table) {
     if (table == ir::TableFamily::Inet) {
         if (auto only = ir::ruleFamily(rule)) families = {*only};
     }
+    const IntervalSet protos = positiveProtos(rule);
     for (ir::Family f : families) {
         for (ProtoClass c : {ProtoClass::Ports, ProtoClass::Icmp, ProtoClass::Other}) {
-            if (!protoSet(f, c).intersects(positiveProtos(rule))) continue;  // saves allocations
-            Box box = Box::full(f, c);
+            const Box& full = fullBox(f, c);
+            if (!full.iv[idx(Dim::Proto)].intersects(protos)) continue;  // saves the work
+            Box box = full;
             MatchApplier apply{box, space, *this};
             for (const auto& m : rule.matches) std::visit(apply, m);
             if (!box.empty()) space.boxes.push_back(std::move(box));

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +16,42 @@
 namespace policyc::analyzer {
 
 __extension__ typedef unsigned __int128 U128;  // IPv6 addresses and interface names fit
+
+/// A vector that keeps a single element inline: nearly every value set of a box is one
+/// interval or one cube, and boxes are made and copied once or more per rule.
+template <typename T>
+class SmallVec {
+  public:
+    SmallVec() = default;
+    SmallVec(std::initializer_list<T> init) {
+        for (const T& v : init) push_back(v);
+    }
+
+    size_t size() const { return heap_.empty() ? n_ : heap_.size(); }
+    bool empty() const { return size() == 0; }
+    const T* begin() const { return heap_.empty() ? &one_ : heap_.data(); }
+    const T* end() const { return begin() + size(); }
+    const T& operator[](size_t i) const { return begin()[i]; }
+    const T& front() const { return *begin(); }
+    const T& back() const { return begin()[size() - 1]; }
+    void push_back(const T& v) {
+        if (heap_.empty()) {
+            if (n_ == 0) {
+                one_ = v;
+                n_ = 1;
+                return;
+            }
+            heap_.reserve(4);
+            heap_.push_back(one_);
+        }
+        heap_.push_back(v);
+    }
+
+  private:
+    T one_{};
+    uint8_t n_ = 0;
+    std::vector<T> heap_;  // every element, once there are two or more
+};
 
 struct Interval {
     U128 lo = 0;
@@ -38,10 +75,10 @@ class IntervalSet {
     IntervalSet complement(U128 max) const { return range(0, max).minus(*this); }
     std::optional<Interval> hull() const;
     void add(U128 lo, U128 hi);  // union with one interval
-    const std::vector<Interval>& intervals() const { return ivs_; }
+    const SmallVec<Interval>& intervals() const { return ivs_; }
 
   private:
-    std::vector<Interval> ivs_;
+    SmallVec<Interval> ivs_;
 };
 
 /// A ternary pattern over 32 bits: the values v with (v & mask) == value.
@@ -56,7 +93,7 @@ class CubeSet {
   public:
     CubeSet() : cubes_{Cube{}} {}
     static CubeSet of(Cube c);
-    static CubeSet none() { return CubeSet(std::vector<Cube>{}); }
+    static CubeSet none() { return CubeSet(SmallVec<Cube>{}); }
 
     bool empty() const { return cubes_.empty(); }
     bool full() const { return cubes_.size() == 1 && cubes_[0].mask == 0; }
@@ -65,11 +102,11 @@ class CubeSet {
     bool intersects(const CubeSet& o) const;
     /// An interval when the set is one cube whose mask covers the high bits (for indexing).
     std::optional<Interval> hull() const;
-    const std::vector<Cube>& cubes() const { return cubes_; }
+    const SmallVec<Cube>& cubes() const { return cubes_; }
 
   private:
-    explicit CubeSet(std::vector<Cube> c) : cubes_(std::move(c)) {}
-    std::vector<Cube> cubes_;
+    explicit CubeSet(SmallVec<Cube> c) : cubes_(std::move(c)) {}
+    SmallVec<Cube> cubes_;
 };
 
 /// Packet fields. Interval fields first, then the two cube fields.

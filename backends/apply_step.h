@@ -40,6 +40,8 @@ using ApplySteps = std::vector<std::unique_ptr<ApplyStep>>;
 
 /// ip_tables/ip6_tables through IPT_SO_SET_REPLACE: one step per table and family the host has.
 ApplySteps legacySteps(const ir::Host& host);
+/// The same steps sharing `host` instead of a copy of it (a large policy's IR is large).
+ApplySteps legacySteps(std::shared_ptr<const ir::Host> host);
 /// nf_tables: one step, one atomic netlink batch for every table the host declares.
 ApplySteps nftSteps(const ir::Host& host);
 /// Routing rules and routes over rtnetlink (one step), then sysctls through /proc/sys (one step).

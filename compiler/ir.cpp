@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 namespace policyc::ir {
@@ -23,8 +24,17 @@ std::optional<IpAddr> IpAddr::parse(std::string_view text) {
 }
 
 std::string IpAddr::str() const {
+    if (family == Family::V4) {  // as inet_ntop spells it, without its sprintf per address
+        char buf[16];
+        char* p = buf;
+        for (size_t i = 0; i < 4; ++i) {
+            if (i) *p++ = '.';
+            p = std::to_chars(p, buf + sizeof buf, bytes[i]).ptr;
+        }
+        return std::string(buf, p);
+    }
     char buf[INET6_ADDRSTRLEN] = {};
-    inet_ntop(family == Family::V4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof buf);
+    inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
     return buf;
 }
 
@@ -164,10 +174,26 @@ int matchSubKey(const Match& m) {
 }  // namespace
 
 void sortMatches(std::vector<Match>& matches) {
-    std::stable_sort(matches.begin(), matches.end(), [](const Match& a, const Match& b) {
+    auto before = [](const Match& a, const Match& b) {
         if (a.index() != b.index()) return a.index() < b.index();
         return matchSubKey(a) < matchSubKey(b);
-    });
+    };
+    // A rule has a handful of matches: a stable insertion sort orders them the same way as
+    // std::stable_sort without its temporary buffer (an allocation per rule).
+    if (matches.size() > 16) {
+        std::stable_sort(matches.begin(), matches.end(), before);
+        return;
+    }
+    for (size_t i = 1; i < matches.size(); ++i) {
+        size_t j = i;
+        while (j > 0 && before(matches[i], matches[j - 1])) --j;
+        if (j == i) continue;
+        Match m = std::move(matches[i]);
+        std::move_backward(matches.begin() + static_cast<long>(j),
+                           matches.begin() + static_cast<long>(i),
+                           matches.begin() + static_cast<long>(i) + 1);
+        matches[j] = std::move(m);
+    }
 }
 
 std::optional<Family> ruleFamily(const Rule& rule) {

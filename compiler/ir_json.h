@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "compiler/ir.h"
 #include "compiler/source.h"
@@ -15,5 +16,10 @@ nlohmann::json toJson(const ir::Policy& policy, const SourceManager& sources);
 /// One host: name, interfaces, tables (chains, rules with "match"/"target" objects),
 /// routingRules, routes, sysctls. Absent optionals and spans without a source are omitted.
 nlohmann::json toJson(const ir::Host& host, const SourceManager& sources);
+
+/// The same documents as text, byte for byte `toJson(...).dump(2)`, written without building
+/// a json tree (what `build` uses: it is the largest rendering).
+std::string renderJson(const ir::Policy& policy, const SourceManager& sources);
+std::string renderJson(const ir::Host& host, const SourceManager& sources);
 
 }  // namespace policyc

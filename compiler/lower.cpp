@@ -114,7 +114,7 @@ class Lowering {
 
         ir::Policy policy;
         std::map<std::string, SourceSpan> seen;
-        for (const auto& h : unit.hosts) {
+        for (auto& h : unit.hosts) {
             if (auto [it, fresh] = seen.emplace(h.name, h.nameSpan); !fresh) {
                 diags_.report(Code::E102, h.nameSpan, "host '" + h.name + "' is declared twice")
                     .notes.push_back({it->second, "first declared here"});
@@ -185,10 +185,11 @@ class Lowering {
             for (auto& h : sub.hosts) mergeHost(out, std::move(h));
         }
         for (auto& h : file.hosts) {
-            ast::HostDecl expanded = h;
-            expanded.items.clear();
-            expandItems(h.items, expanded.items, stack);
-            mergeHost(out, std::move(expanded));
+            // Moved, not copied: a host's items are the whole AST of a large policy.
+            std::vector<ast::Item> items = std::move(h.items);
+            h.items.clear();
+            expandItems(std::move(items), h.items, stack);
+            mergeHost(out, std::move(h));
         }
     }
 
@@ -204,11 +205,12 @@ class Lowering {
         out.hosts.push_back(std::move(h));
     }
 
-    void expandItems(const std::vector<ast::Item>& items, std::vector<ast::Item>& out,
+    void expandItems(std::vector<ast::Item>&& items, std::vector<ast::Item>& out,
                      std::vector<uint32_t>& stack) {
-        for (const auto& item : items) {
+        out.reserve(out.size() + items.size());
+        for (auto& item : items) {
             if (item.kind != "include") {
-                out.push_back(item);
+                out.push_back(std::move(item));
                 continue;
             }
             auto inner = parseInclude(item, stack);
@@ -220,17 +222,20 @@ class Lowering {
                         "an included file inside a host cannot declare host '" + h.name + "'");
                 }
             }
-            std::vector<ast::Item> loose = inner->globals;
-            for (const auto& h : inner->hosts)
-                if (h.implicit) loose.insert(loose.end(), h.items.begin(), h.items.end());
-            expandItems(loose, out, stack);
+            std::vector<ast::Item> loose = std::move(inner->globals);
+            for (auto& h : inner->hosts)
+                if (h.implicit)
+                    loose.insert(loose.end(), std::make_move_iterator(h.items.begin()),
+                                 std::make_move_iterator(h.items.end()));
+            expandItems(std::move(loose), out, stack);
             stack.pop_back();
         }
     }
 
     // ---- hosts ---------------------------------------------------------------------------
 
-    std::optional<ir::Host> lowerHost(const ast::HostDecl& decl,
+    /// Lowers one host; its tables' AST rules are released as they are lowered (see table()).
+    std::optional<ir::Host> lowerHost(ast::HostDecl& decl,
                                       const std::vector<ast::Item>& globals) {
         const size_t errorsBefore = diags_.count(Severity::Error);
         hostRules_ = 0;
@@ -250,7 +255,7 @@ class Lowering {
         for (const auto& item : decl.items)
             if (item.kind == "interface" || item.kind == "tunnel") link(item, b, values);
         for (const auto& item : decl.items) reserveResources(item, b, values);
-        for (const auto& item : decl.items) {
+        for (auto& item : decl.items) {
             const std::string& k = item.kind;
             if (k == "table")
                 table(item, b, values);
@@ -360,8 +365,8 @@ class Lowering {
         b.host.interfaces.push_back(std::move(i));
     }
 
-    void table(const ast::Item& item, HostBuilder& b, ValueReader& values) {
-        const ast::Table& t = *item.table;
+    void table(ast::Item& item, HostBuilder& b, ValueReader& values) {
+        ast::Table& t = *item.table;
         ir::Table out;
         out.name = t.name;
         out.span = t.nameSpan;
@@ -389,7 +394,7 @@ class Lowering {
             }
         }
         RuleContext ctx{out.family, t.name};
-        for (const auto& c : t.chains) {
+        for (auto& c : t.chains) {
             ir::Chain chain;
             chain.name = c.name;
             chain.span = c.nameSpan;
@@ -419,6 +424,7 @@ class Lowering {
                     diags_.report(Code::E104, c.policySpan, "a chain policy is accept or drop");
                 }
             }
+            chain.rules.reserve(c.rules.size());
             for (const auto& r : c.rules) {
                 if (++hostRules_ == InputLimits{}.maxRulesPerHost + 1)
                     diags_.report(Code::E205, r.span,
@@ -427,6 +433,9 @@ class Lowering {
                 if (hostRules_ > InputLimits{}.maxRulesPerHost) break;
                 if (auto rule = lowerRule(r, ctx, values)) chain.rules.push_back(std::move(*rule));
             }
+            // Nothing reads a chain's AST rules once they are lowered: freeing them now keeps
+            // the AST and the IR of a large policy from being in memory whole at once.
+            std::vector<ast::Rule>().swap(c.rules);
             out.chains.push_back(std::move(chain));
         }
         b.host.tables.push_back(std::move(out));

@@ -103,7 +103,7 @@ class RuleLowering {
         ir::sortMatches(rule_.matches);
         checkFamilies();
         if (!ok_) return std::nullopt;
-        return rule_;
+        return std::move(rule_);
     }
 
   private:
@@ -588,6 +588,7 @@ class RuleLowering {
     void dedupeProtocols() {
         std::optional<ir::ProtoMatch> seen;
         std::vector<ir::Match> out;
+        out.reserve(rule_.matches.size());
         for (auto& m : rule_.matches) {
             if (auto* p = std::get_if<ir::ProtoMatch>(&m)) {
                 if (seen && *seen == *p) continue;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Runs the generated ANTLR parser and turns its tree into the thin AST. Parsing is tried in the
-// fast SLL prediction mode first and only re-run in full LL mode when SLL fails (the usual ANTLR
-// two-stage strategy), so large rule sets parse in linear time.
+// Parses .pol text into the thin AST: with the hand-written fast path (parse_fast.cpp) when it
+// accepts the input, else with the generated ANTLR parser, which reports every syntax error.
+// ANTLR runs in the fast SLL prediction mode first and only re-runs in full LL mode when SLL
+// fails (the usual ANTLR two-stage strategy).
 #include "compiler/parse.h"
 
 #include <algorithm>
@@ -11,7 +12,9 @@
 #include "PolicyLexer.h"
 #include "PolicyParser.h"
 #include "antlr4-runtime.h"
+#include "compiler/ast_build.h"
 #include "compiler/compile.h"
+#include "compiler/parse_fast.h"
 
 namespace policyc {
 namespace {
@@ -137,15 +140,7 @@ bool nestingWithinLimit(uint32_t fileId, antlr4::CommonTokenStream& tokens,
     return true;
 }
 
-std::string unquote(std::string_view s) {
-    if (s.size() < 2 || s.front() != '"') return std::string(s);
-    std::string out;
-    for (size_t i = 1; i + 1 < s.size(); ++i) {
-        if (s[i] == '\\' && i + 2 < s.size()) ++i;
-        out.push_back(s[i]);
-    }
-    return out;
-}
+using astbuild::unquote;
 
 class AstBuilder {
   public:
@@ -287,58 +282,29 @@ class AstBuilder {
         return out;
     }
 
-    /// Builds a clause from a context's children in order: leading keywords form the key, values
-    /// are arguments, and a keyword after the first value (or one of the option words) names the
-    /// value that follows it.
+    /// A clause from a context's children in order (see astbuild::ClauseBuilder).
     ast::Clause clause(ParserRuleContext* ctx) {
-        static const std::vector<std::string_view> kOptionWords = {"with",  "prefix", "level",
-                                                                   "burst", "code",   "mask"};
-        ast::Clause c;
-        c.span = span(ctx);
-        std::string pending;
-        bool inKey = true;
-        auto addValue = [&](ast::Value v) {
-            inKey = false;
-            if (!pending.empty()) {
-                c.options.emplace_back(pending, std::move(v));
-                pending.clear();
-            } else {
-                c.args.push_back(std::move(v));
-            }
-        };
-        auto addWord = [&](const std::string& w) {
-            if (w == ";") return;
-            const bool option =
-                std::find(kOptionWords.begin(), kOptionWords.end(), w) != kOptionWords.end();
-            if (inKey && !option) {
-                c.key += (c.key.empty() ? "" : " ") + w;
-            } else {
-                if (!pending.empty()) c.options.emplace_back(pending, ast::Value{});
-                pending = w;
-                inKey = false;
-            }
-        };
+        astbuild::ClauseBuilder c;
         for (auto* child : ctx->children) {
             if (auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child)) {
                 if (t->getSymbol()->getType() == PolicyLexer::STRING)
-                    addValue(stringValue(t));
+                    c.value(stringValue(t));
                 else
-                    addWord(t->getText());
+                    c.word(t->getText());
             } else if (dynamic_cast<PolicyParser::NegationContext*>(child)) {
-                c.negated = true;
+                c.negate();
             } else if (auto* v = dynamic_cast<PolicyParser::ValueContext*>(child)) {
-                addValue(value(v));
+                c.value(value(v));
             } else if (auto* vl = dynamic_cast<PolicyParser::ValueListContext*>(child)) {
-                for (auto& v : valueList(vl)) addValue(std::move(v));
+                for (auto& v : valueList(vl)) c.value(std::move(v));
             } else if (auto* n = dynamic_cast<PolicyParser::NameContext*>(child)) {
-                addValue(nameValue(n));
+                c.value(nameValue(n));
             } else if (auto* sub = dynamic_cast<ParserRuleContext*>(child)) {
                 // keyword-only sub-rules: addrFamily, l4proto, family, routeType
-                addWord(sub->getText());
+                c.word(sub->getText());
             }
         }
-        if (!pending.empty()) c.options.emplace_back(pending, ast::Value{});
-        return c;
+        return std::move(c).finish(span(ctx));
     }
 
     ast::Rule rule(PolicyParser::RuleDeclContext* ctx) {
@@ -490,26 +456,18 @@ class AstBuilder {
     uint32_t file_;
 };
 
-std::string stemOf(std::string_view path) {
-    size_t slash = path.rfind('/');
-    std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
-    size_t dot = base.rfind('.');
-    if (dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
-    if (base.empty() || base == "-") return "stdin";
-    return std::string(base);
-}
-
-}  // namespace
-
-std::optional<ast::File> parseFile(uint32_t fileId, const SourceManager& sources,
-                                   Diagnostics& diags) {
-    const auto& file = sources.file(fileId);
+/// E002 for what is not .pol text at all: NUL bytes or malformed UTF-8.
+bool isPolText(uint32_t fileId, const SourceManager::File& file, Diagnostics& diags) {
     if (file.text.find('\0') != std::string::npos) {
         diags.report(Code::E002, SourceSpan{fileId, 1, 1, 1, 1},
                      "'" + file.path + "' is a binary file, not .pol text");
-        return std::nullopt;
+        return false;
     }
-    if (!validUtf8(fileId, file.text, diags)) return std::nullopt;
+    return validUtf8(fileId, file.text, diags);
+}
+
+std::optional<ast::File> parseWithAntlr(uint32_t fileId, const SourceManager::File& file,
+                                        Diagnostics& diags) {
     antlr4::ANTLRInputStream input;
     try {
         input.load(file.text);
@@ -548,7 +506,26 @@ std::optional<ast::File> parseFile(uint32_t fileId, const SourceManager& sources
         if (errors.count > 0) return std::nullopt;
     }
     AstBuilder builder(fileId);
-    return builder.build(tree, stemOf(file.path));
+    return builder.build(tree, astbuild::stemOf(file.path));
+}
+
+}  // namespace
+
+std::optional<ast::File> parseFile(uint32_t fileId, const SourceManager& sources,
+                                   Diagnostics& diags) {
+    const auto& file = sources.file(fileId);
+    if (!isPolText(fileId, file, diags)) return std::nullopt;
+    // Valid input takes the fast path; whatever it declines (syntax errors above all) goes to
+    // ANTLR, which reports every error with its recovery.
+    if (auto fast = parseFast(fileId, file.text, astbuild::stemOf(file.path))) return fast;
+    return parseWithAntlr(fileId, file, diags);
+}
+
+std::optional<ast::File> parseFileWithAntlr(uint32_t fileId, const SourceManager& sources,
+                                            Diagnostics& diags) {
+    const auto& file = sources.file(fileId);
+    if (!isPolText(fileId, file, diags)) return std::nullopt;
+    return parseWithAntlr(fileId, file, diags);
 }
 
 }  // namespace policyc

@@ -17,4 +17,9 @@ namespace policyc {
 std::optional<ast::File> parseFile(uint32_t fileId, const SourceManager& sources,
                                    Diagnostics& diags);
 
+/// parseFile without its fast path (parse_fast.h): always the generated ANTLR parser. The
+/// reference the fast path is tested against.
+std::optional<ast::File> parseFileWithAntlr(uint32_t fileId, const SourceManager& sources,
+                                            Diagnostics& diags);
+
 }  // namespace policyc

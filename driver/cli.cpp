@@ -82,7 +82,7 @@ const std::vector<Rendering>& renderings() {
         {"sysctl", ".sysctl",
          [](const ir::Host& h, const SourceManager&) { return backends::renderSysctl(h); }},
         {"json", ".json",
-         [](const ir::Host& h, const SourceManager& s) { return toJson(h, s).dump(2) + "\n"; }},
+         [](const ir::Host& h, const SourceManager& s) { return renderJson(h, s) + "\n"; }},
     };
     return kRenderings;
 }
@@ -277,10 +277,12 @@ bool confirmed(int fd, int seconds) {
     return line == "yes";
 }
 
-backends::ApplySteps stepsFor(const ir::Host& host, const std::string& backend) {
+/// The steps of `host`; they may refer to it, so it must outlive them.
+backends::ApplySteps stepsFor(const std::shared_ptr<const ir::Host>& host,
+                              const std::string& backend) {
     backends::ApplySteps steps =
-        backend == "legacy" ? backends::legacySteps(host) : backends::nftSteps(host);
-    for (auto& s : backends::routingSteps(host)) steps.push_back(std::move(s));
+        backend == "legacy" ? backends::legacySteps(host) : backends::nftSteps(*host);
+    for (auto& s : backends::routingSteps(*host)) steps.push_back(std::move(s));
     return steps;
 }
 
@@ -335,8 +337,10 @@ void saveReplacedState(const backends::ApplySteps& steps, const std::string& hos
         forget("the replaced state was not saved (" + error + ")");
 }
 
-int runDryRun(const ir::Host& host, const Options& o, const SourceManager& sources) {
-    backends::ApplySteps steps = stepsFor(host, o.backend);
+int runDryRun(const std::shared_ptr<const ir::Host>& shared, const Options& o,
+              const SourceManager& sources) {
+    const ir::Host& host = *shared;
+    backends::ApplySteps steps = stepsFor(shared, o.backend);
     Diagnostics checkDiags;
     const bool ok = checkSteps(steps, checkDiags, std::cerr);
     steps.clear();  // releases the xtables lock before the diff reads the tables
@@ -367,14 +371,17 @@ std::optional<ir::Host> hostToApply(const Options& o, std::string_view verb, Sou
     }
     const ir::Host* host = selectHost(*policy, o, verb);
     if (!host) return std::nullopt;
-    return *host;
+    // Moved out, not copied: the rest of the policy is dropped here.
+    return std::move(policy->hosts[static_cast<size_t>(host - policy->hosts.data())]);
 }
 
 int runApply(const Options& o) {
     SourceManager sources;
     Diagnostics diags;
-    auto host = hostToApply(o, "apply", sources, diags);
-    if (!host) return 2;
+    auto compiled = hostToApply(o, "apply", sources, diags);
+    if (!compiled) return 2;
+    // Shared with the legacy steps, which would otherwise keep a copy.
+    const auto host = std::make_shared<const ir::Host>(std::move(*compiled));
     if (!o.force && cutsThisSession(*host, diags)) {
         printDiagnostics(diags, sources, std::cerr);
         std::cerr << "policyc: apply refused: it would cut the SSH session it runs in (--force "
@@ -383,7 +390,7 @@ int runApply(const Options& o) {
     }
     if (o.dryRun) {
         printDiagnostics(diags, sources, std::cerr);
-        return runDryRun(*host, o, sources);
+        return runDryRun(host, o, sources);
     }
     // The answer to --confirm comes from standard input, or from the terminal when standard
     // input carried the policy. Opened before anything changes: no answer channel, no apply.
@@ -397,7 +404,7 @@ int runApply(const Options& o) {
         }
     }
 
-    backends::ApplySteps steps = stepsFor(*host, o.backend);
+    backends::ApplySteps steps = stepsFor(host, o.backend);
     const char* inject = std::getenv("POLICYC_INJECT_FAILURE");
     const char* pause = std::getenv("POLICYC_PAUSE_AFTER_SNAPSHOT");
     Diagnostics applyDiags;

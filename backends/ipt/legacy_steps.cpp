@@ -192,12 +192,15 @@ class LegacyTableStep : public ApplyStep {
 }  // namespace
 
 ApplySteps legacySteps(const ir::Host& host) {
-    auto shared = std::make_shared<const Host>(host);
+    return legacySteps(std::make_shared<const Host>(host));
+}
+
+ApplySteps legacySteps(std::shared_ptr<const ir::Host> host) {
     auto lock = std::make_shared<SharedLock>();
     ApplySteps steps;
     for (Family f : {Family::V4, Family::V6}) {
-        for (const std::string& table : ipt::tablesToReplace(host, f))
-            steps.push_back(std::make_unique<LegacyTableStep>(shared, lock, f, table));
+        for (const std::string& table : ipt::tablesToReplace(*host, f))
+            steps.push_back(std::make_unique<LegacyTableStep>(host, lock, f, table));
     }
     return steps;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <sstream>
@@ -24,9 +25,8 @@ using namespace policyc::ir;
 // Small spellings
 
 std::string hex(uint32_t v) {
-    std::ostringstream out;
-    out << "0x" << std::hex << v;
-    return out.str();
+    char buf[16] = {'0', 'x'};
+    return std::string(buf, std::to_chars(buf + 2, buf + sizeof buf, v, 16).ptr);
 }
 
 /// `--mark` style: the mask is left out when it is all ones (libxt_mark's print_mark).

@@ -33,9 +33,10 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 /// Marks always print as 0x plus eight hex digits.
 std::string hex8(uint32_t v) {
-    std::ostringstream out;
-    out << "0x" << std::hex << std::setw(8) << std::setfill('0') << v;
-    return out.str();
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out = "0x00000000";
+    for (size_t i = 9; v; --i, v >>= 4) out[i] = kDigits[v & 0xf];
+    return out;
 }
 
 std::string neq(bool negated) { return negated ? "!= " : ""; }

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The IR as JSON: hand-checked objects for a few elements of each kind.
+// The IR as JSON: hand-checked objects for a few elements of each kind, and the text writer
+// against nlohmann's dump(2).
 #include "compiler/ir_json.h"
 
 #include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "compiler/compile.h"
 
 using namespace policyc;
 using namespace policyc::ir;
@@ -193,6 +198,12 @@ TEST_CASE("ir_json: the remaining match and target kinds") {
           json{{"match", "limit"}, {"rate", 10}, {"unit", "second"}, {"burst", 5}});
     CHECK(m["matches"][7]["mac"] == "02:00:5e:10:ab:0f");
     CHECK(m["matches"][8]["items"] == json{"10.0.0.1-10.0.0.9"});
+    r.matches = {OpaqueMatch{{"recent", 1, {0x00, 0xff}}, 2}};
+    h.tables[0].chains[0].rules = {r};
+    CHECK(toJson(h, none)["tables"][0]["chains"][0]["rules"][0]["matches"][0] ==
+          json{{"match", "opaque"},
+               {"position", 2},
+               {"extension", {{"name", "recent"}, {"revision", 1}, {"data", "00ff"}}}});
     CHECK(m["target"] ==
           json{{"target", "tproxy"}, {"family", "ipv4"}, {"port", 8000}, {"mark", "0x1/0x1"}});
 
@@ -215,6 +226,9 @@ TEST_CASE("ir_json: the remaining match and target kinds") {
         {Masquerade{}, {{"target", "masquerade"}}},
         {Redirect{NumRange{8080, 8080}}, {{"target", "redirect"}, {"ports", "8080"}}},
         {Notrack{}, {{"target", "notrack"}}},
+        {OpaqueTarget{{"NFLOG", 0, {0x03, 0xab}}},
+         {{"target", "opaque"},
+          {"extension", {{"name", "NFLOG"}, {"revision", 0}, {"data", "03ab"}}}}},
     };
     for (const auto& [target, expected] : targets) {
         Rule t;
@@ -237,4 +251,51 @@ TEST_CASE("ir_json: the remaining match and target kinds") {
         s["matches"][1] ==
         json{{"match", "ctstate"}, {"negated", false}, {"states", {"new"}}, {"stateModule", true}});
     CHECK(s["commentAt"] == 0);
+}
+
+TEST_CASE("ir_json: renderJson writes exactly what nlohmann's dump(2) prints") {
+    auto same = [](const Host& h, const SourceManager& sources) {
+        const std::string text = renderJson(h, sources);
+        CHECK(text == json::parse(text).dump(2));
+    };
+    S1 s;
+    same(s.host, s.sources);
+    same(Host{}, s.sources);
+
+    // Escapes: quotes, backslashes, control characters, UTF-8 kept as is.
+    Rule r;
+    r.comment = "q\" b\\ \b\f\n\r\t \x01\x1f\x7f.";
+    r.target = Log{"caf\xc3\xa9\t\xf0\x9f\x98\x80", std::nullopt};
+    Host h;
+    h.name = "\xe2\x82\xac";
+    h.tables = {Table{TableFamily::Inet, "filter", {Chain{"INPUT", {}, {r}, {}}}, {}}};
+    same(h, s.sources);
+    CHECK(renderJson(h, s.sources).find(R"("comment": "q\" b\\ \b\f\n\r\t \u0001\u001f)") !=
+          std::string::npos);
+    // Bad UTF-8 (a file name, say): nlohmann's own error, as before.
+    h.name = "bad\xff";
+    CHECK_THROWS_AS(renderJson(h, s.sources), json::type_error);
+
+    Policy policy;
+    policy.hosts = {s.host, Host{}};
+    const std::string text = renderJson(policy, s.sources);
+    CHECK(text == json::parse(text).dump(2));
+}
+
+TEST_CASE("ir_json: every sample and golden case renders as nlohmann would") {
+    for (const char* dir : {"samples", "tests/golden/ok", "tests/golden/lint"}) {
+        for (const auto& e :
+             std::filesystem::directory_iterator(std::filesystem::path(POLICYC_SOURCE_DIR) / dir)) {
+            if (e.path().extension() != ".pol") continue;
+            CAPTURE(e.path().string());
+            SourceManager sources;
+            Diagnostics diags;
+            auto policy = compileFile(e.path().string(), sources, diags);
+            if (!policy) continue;
+            for (const auto& h : policy->hosts) {
+                const std::string text = renderJson(h, sources);
+                CHECK(text == json::parse(text).dump(2));
+            }
+        }
+    }
 }
