@@ -107,12 +107,12 @@ def main():
     growth(ok, failed, sizes, "build", "policyc build -o DIR, no kernel (target: 200k < 2 s)")
     growth(ok, failed, sizes, "lint",
            "policyc lint (target: 200k < 5 s, growing no faster than n log n)")
-    print("\n### policyc diff (target: faster than nft list ruleset)\n")
-    print("| rules | policyc diff | nft list ruleset wall ms | cpu ms | MiB |")
-    print("|---:|---|---:|---:|---:|")
-    for n in sizes:
-        t, cpu, mib = cell(med(ok, failed, "nft-list", n))
-        print("| %d | n/a: policyc diff not implemented | %s | %s | %s |" % (n, t, cpu, mib))
+    compare(ok, failed, sizes, "diff-nft", "nft-list",
+            "policyc diff --backend nft vs nft list ruleset, after the apply (target: faster)",
+            "nft list")
+    compare(ok, failed, sizes, "diff-legacy", "ipt-save",
+            "policyc diff --backend legacy vs iptables-legacy-save, after the load",
+            "save")
     print("\n### One-rule change, nft backend: second apply after changing one rule "
           "(target: < 50 ms)\n")
     print("| rules | second apply wall ms | cpu ms | MiB | first apply (fresh netns) wall ms |")

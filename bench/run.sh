@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Runs every benchmark of issue 8 side by side (policyc vs nft -f / iptables-legacy-restore,
-# build, lint, one-rule change), each kernel run in a fresh scratch netns; prints medians.
+# build, lint, diff, one-rule change), each kernel run in a fresh scratch netns; prints medians.
 set -euo pipefail
 
 usage() {
@@ -95,7 +95,8 @@ timed() {
     local kb cpu
     read -r kb cpu < <(awk '/^[0-9]+ [0-9.]+ [0-9.]+$/ {k = $1; c = ($2 + $3) * 1000}
         END {printf "%d %d\n", k, c}' "$tf")
-    # lint exits 1 when it has findings: that is a result, not a failure.
+    # lint exits 1 when it has findings: that is a result, not a failure. diff must exit 0
+    # (nothing to change after the apply), else its time is not the comparison's.
     if [ "$rc" != 0 ] && ! { [ "$label" = lint ] && [ "$rc" = 1 ]; }; then
         echo "  $label n=$size run $run: exit $rc: $(head -c 300 "$tf.err")" >&2
     fi
@@ -141,10 +142,13 @@ for n in "${sizelist[@]}"; do
                 timed "$ns" apply-nft "$n" "$r" "$policyc" apply "$work/$n.pol" --host bench \
                     --backend nft
                 [ "$r" = 1 ] && check_count "$ns" nft "$n" "policyc apply --backend nft"
+                # read back + compare; exit 0: the live state equals the policy
+                timed "$ns" diff-nft "$n" "$r" "$policyc" diff "$work/$n.pol" --host bench \
+                    --backend nft
             else
                 timed "$ns" nft-f "$n" "$r" nft -f "$work/$n.nft"
                 [ "$r" = 1 ] && check_count "$ns" nft "$n" "nft -f"
-                # diff's reference: listing the ruleset back, as `policyc diff` would have to.
+                # diff's reference: listing the ruleset back, which `policyc diff` also does.
                 timed "$ns" nft-list "$n" "$r" nft list ruleset
             fi
             delns "$ns" "$n"
@@ -153,9 +157,12 @@ for n in "${sizelist[@]}"; do
                 timed "$ns" apply-legacy "$n" "$r" "$policyc" apply "$work/$n.pol" --host bench \
                     --backend legacy
                 [ "$r" = 1 ] && check_count "$ns" legacy "$n" "policyc apply --backend legacy"
+                timed "$ns" diff-legacy "$n" "$r" "$policyc" diff "$work/$n.pol" --host bench \
+                    --backend legacy
             else
                 timed "$ns" ipt-restore "$n" "$r" iptables-legacy-restore "$work/$n.iptables"
                 [ "$r" = 1 ] && check_count "$ns" legacy "$n" "iptables-legacy-restore"
+                timed "$ns" ipt-save "$n" "$r" iptables-legacy-save
             fi
             delns "$ns" "$n"
         done

@@ -190,8 +190,8 @@ void nftSection(const ir::Host& host, Diagnostics& diags, std::vector<DiffSectio
                   backends::renderNft(withTables(host, std::move(back.tables))),
                   backends::renderNft(host),
                   {}};
-    nft::NftRuleset all;
-    if (nft::dumpRuleset(sock, all, error)) s.context = foreignBaseChains(all, wanted);
+    nft::NftRuleset chains;  // hooks and priorities are all the context needs
+    if (nft::dumpChains(sock, chains, error)) s.context = foreignBaseChains(chains, wanted);
     out.push_back(std::move(s));
 }
 

@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "backends/nft/nft_values.h"
@@ -1242,6 +1243,30 @@ int elemsCb(const nlmsghdr* nlh, void* data) {
 
 }  // namespace
 
+namespace {
+
+/// Every object of `kinds` in every table of every family.
+bool dumpAll(NftSocket& sock, std::span<const std::pair<NftObject::Kind, uint16_t>> kinds,
+             NftRuleset& part, std::string& error) {
+    for (const auto& [kind, msg] : kinds) {
+        std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+        nlmsghdr* nlh =
+            nftnl_nlmsg_build_hdr(buf.data(), msg, NFPROTO_UNSPEC, NLM_F_DUMP, sock.nextSeq());
+        Dump d{&part, kind};
+        if (!talk(sock, nlh, dumpCb, &d, error)) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool dumpChains(NftSocket& sock, NftRuleset& into, std::string& error) {
+    if (!sock.error().empty()) return error = sock.error(), false;
+    static constexpr std::array<std::pair<NftObject::Kind, uint16_t>, 1> kMsgs = {
+        {{NftObject::Kind::Chain, NFT_MSG_GETCHAIN}}};
+    return dumpAll(sock, kMsgs, into, error);
+}
+
 bool dumpRuleset(NftSocket& sock, NftRuleset& into, std::string& error) {
     if (!sock.error().empty()) return error = sock.error(), false;
     static constexpr std::array<std::pair<NftObject::Kind, uint16_t>, 4> kMsgs = {
@@ -1250,13 +1275,7 @@ bool dumpRuleset(NftSocket& sock, NftRuleset& into, std::string& error) {
          {NftObject::Kind::Set, NFT_MSG_GETSET},
          {NftObject::Kind::Rule, NFT_MSG_GETRULE}}};
     NftRuleset part;
-    for (const auto& [kind, msg] : kMsgs) {
-        std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-        nlmsghdr* nlh =
-            nftnl_nlmsg_build_hdr(buf.data(), msg, NFPROTO_UNSPEC, NLM_F_DUMP, sock.nextSeq());
-        Dump d{&part, kind};
-        if (!talk(sock, nlh, dumpCb, &d, error)) return false;
-    }
+    if (!dumpAll(sock, kMsgs, part, error)) return false;
     for (NftObject& o : part.objects) {
         if (o.kind != NftObject::Kind::Set) continue;
         std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);

@@ -33,4 +33,8 @@ DelinearizeResult delinearize(const NftRuleset& ruleset,
 /// rules, kernel handles kept. False with `error` on failure.
 bool dumpRuleset(NftSocket& sock, NftRuleset& into, std::string& error);
 
+/// Only the chains of every table (no rules: the kernel's rule dump costs time quadratic in a
+/// chain's length), for what needs hooks and priorities alone.
+bool dumpChains(NftSocket& sock, NftRuleset& into, std::string& error);
+
 }  // namespace policyc::backends::nft
