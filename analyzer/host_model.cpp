@@ -7,12 +7,6 @@
 namespace policyc::analyzer {
 namespace {
 
-const ir::Chain* findChain(const ir::Table& t, std::string_view name) {
-    for (const auto& c : t.chains)
-        if (c.name == name) return &c;
-    return nullptr;
-}
-
 void walkChain(const ir::Table& table, const ir::Chain& chain, ir::Family family,
                std::set<std::string>& onPath, std::vector<WalkedRule>& out) {
     onPath.insert(chain.name);
@@ -25,7 +19,7 @@ void walkChain(const ir::Table& table, const ir::Chain& chain, ir::Family family
         if (auto* j = std::get_if<ir::Jump>(&r.target)) target = &j->chain;
         if (auto* g = std::get_if<ir::Goto>(&r.target)) target = &g->chain;
         if (!target || onPath.count(*target)) continue;
-        if (const ir::Chain* next = findChain(table, *target))
+        if (const ir::Chain* next = table.findChain(*target))
             walkChain(table, *next, family, onPath, out);
     }
     onPath.erase(chain.name);
@@ -43,7 +37,7 @@ std::vector<WalkedRule> walkHook(const ir::Host& host, std::string_view table,
     std::vector<WalkedRule> out;
     for (const auto& t : host.tables) {
         if (t.name != table || !tableHasFamily(t, family)) continue;
-        if (const ir::Chain* c = findChain(t, hook)) {
+        if (const ir::Chain* c = t.findChain(hook)) {
             std::set<std::string> onPath;
             walkChain(t, *c, family, onPath, out);
         }

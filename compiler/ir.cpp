@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <utility>
 
 namespace policyc::ir {
 
@@ -264,6 +265,16 @@ const Interface* Host::findInterface(std::string_view n) const {
     for (const auto& i : interfaces)
         if (i.name == n) return &i;
     return nullptr;
+}
+
+const Chain* Table::findChain(std::string_view n) const {
+    for (const auto& c : chains)
+        if (c.name == n) return &c;
+    return nullptr;
+}
+
+Chain* Table::findChain(std::string_view n) {
+    return const_cast<Chain*>(std::as_const(*this).findChain(n));
 }
 
 const Table* Host::findTable(TableFamily f, std::string_view n) const {

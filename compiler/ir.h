@@ -358,6 +358,9 @@ struct Table {
     std::vector<Chain> chains;
     SourceSpan span;
     bool operator==(const Table&) const = default;
+
+    const Chain* findChain(std::string_view n) const;
+    Chain* findChain(std::string_view n);
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -235,8 +235,7 @@ class Lowering {
     // ---- hosts ---------------------------------------------------------------------------
 
     /// Lowers one host; its tables' AST rules are released as they are lowered (see table()).
-    std::optional<ir::Host> lowerHost(ast::HostDecl& decl,
-                                      const std::vector<ast::Item>& globals) {
+    std::optional<ir::Host> lowerHost(ast::HostDecl& decl, const std::vector<ast::Item>& globals) {
         const size_t errorsBefore = diags_.count(Severity::Error);
         hostRules_ = 0;
         HostBuilder b;
@@ -603,7 +602,7 @@ class Lowering {
             }
             const std::string own = std::string(ir::kGeneratedChainPrefix) + g.chain;
             if (!created.count({g.table, own})) {
-                if (const ir::Chain* clash = findChain(*table, own)) {
+                if (const ir::Chain* clash = table->findChain(own)) {
                     const std::string why = "chain name '" + own +
                                             "' is reserved for the rules policyc generates at "
                                             "hook " +
@@ -612,7 +611,7 @@ class Lowering {
                         .notes.push_back({g.rule.span, "generated for this declaration"});
                     return;
                 }
-                if (!findChain(*table, g.chain)) {
+                if (!table->findChain(g.chain)) {
                     ir::Chain hook{g.chain, ir::ChainPolicy::None, {}, g.rule.span};
                     hook.ownership = ir::ChainOwnership::Jumps;
                     table->chains.push_back(std::move(hook));
@@ -620,12 +619,12 @@ class Lowering {
                 ir::Rule jump;
                 jump.target = ir::Jump{own};
                 jump.span = g.rule.span;
-                ir::Chain* hook = findChain(*table, g.chain);
+                ir::Chain* hook = table->findChain(g.chain);
                 hook->rules.insert(hook->rules.begin(), std::move(jump));
                 table->chains.push_back(ir::Chain{own, ir::ChainPolicy::None, {}, g.rule.span});
                 created.insert({g.table, own});
             }
-            findChain(*table, own)->rules.push_back(g.rule);
+            table->findChain(own)->rules.push_back(g.rule);
         }
         for (auto& s : b.defaultSysctls) {
             bool set = false;
@@ -633,12 +632,6 @@ class Lowering {
             if (!set) b.host.sysctls.push_back(std::move(s));
         }
         orderTables(b.host);
-    }
-
-    static ir::Chain* findChain(ir::Table& t, std::string_view name) {
-        for (auto& c : t.chains)
-            if (c.name == name) return &c;
-        return nullptr;
     }
 
     /// Tables and built-in chains in the kernel's order, so every rendering is deterministic

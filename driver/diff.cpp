@@ -54,13 +54,6 @@ std::string sortedLines(const std::string& text) {
     return out;
 }
 
-bool hasChain(const ir::Host& host, std::string_view table, std::string_view chain) {
-    return std::any_of(host.tables.begin(), host.tables.end(), [&](const ir::Table& t) {
-        return t.name == table && std::any_of(t.chains.begin(), t.chains.end(),
-                                              [&](const ir::Chain& c) { return c.name == chain; });
-    });
-}
-
 std::string familyWord(ir::Family f) { return f == ir::Family::V4 ? "IPv4" : "IPv6"; }
 
 void legacySections(const ir::Host& host, Diagnostics& diags, std::vector<DiffSection>& out) {
@@ -86,8 +79,8 @@ void legacySections(const ir::Host& host, Diagnostics& diags, std::vector<DiffSe
         for (const ir::Table& t : live) {
             for (const ir::Chain& c : ipt::foreignChains(host, f, t).chains) {
                 std::ostringstream line;
-                const bool jumpsOnly =
-                    ir::isBuiltinChain(t.name, c.name) && hasChain(host, t.name, c.name);
+                // A chain the host spells out is never kept, so a declared one holds jumps only.
+                const bool jumpsOnly = ipt::declaredChain(host, f, t.name, c.name) != nullptr;
                 line << "iptables " << t.name << " (" << familyWord(f) << ") chain " << c.name
                      << " (" << c.rules.size() << (c.rules.size() == 1 ? " rule" : " rules")
                      << (jumpsOnly ? " besides policyc's jump): apply keeps them"

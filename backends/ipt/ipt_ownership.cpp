@@ -11,9 +11,16 @@ namespace policyc::backends::ipt {
 
 namespace {
 
-/// The host's chain of that table and name in `family`, if it has one.
-const ir::Chain* declared(const ir::Host& host, ir::Family family, const std::string& table,
-                          const std::string& chain) {
+bool reachesGeneratedChain(const ir::Rule& r) {
+    const auto* j = std::get_if<ir::Jump>(&r.target);
+    const auto* g = std::get_if<ir::Goto>(&r.target);
+    return (j && isGeneratedChain(j->chain)) || (g && isGeneratedChain(g->chain));
+}
+
+}  // namespace
+
+const ir::Chain* declaredChain(const ir::Host& host, ir::Family family, const std::string& table,
+                               const std::string& chain) {
     const ir::TableFamily own =
         family == ir::Family::V4 ? ir::TableFamily::Ip : ir::TableFamily::Ip6;
     const ir::Chain* found = nullptr;
@@ -28,14 +35,6 @@ const ir::Chain* declared(const ir::Host& host, ir::Family family, const std::st
     return found;
 }
 
-bool reachesGeneratedChain(const ir::Rule& r) {
-    const auto* j = std::get_if<ir::Jump>(&r.target);
-    const auto* g = std::get_if<ir::Goto>(&r.target);
-    return (j && isGeneratedChain(j->chain)) || (g && isGeneratedChain(g->chain));
-}
-
-}  // namespace
-
 bool isGeneratedChain(std::string_view chain) {
     return chain.starts_with(ir::kGeneratedChainPrefix);
 }
@@ -44,7 +43,7 @@ ir::Table foreignChains(const ir::Host& host, ir::Family family, const ir::Table
     ir::Table out{live.family, live.name, {}, {}};
     for (const ir::Chain& c : live.chains) {
         if (isGeneratedChain(c.name)) continue;
-        const ir::Chain* own = declared(host, family, live.name, c.name);
+        const ir::Chain* own = declaredChain(host, family, live.name, c.name);
         if (own && own->ownership == ir::ChainOwnership::Whole) continue;
         ir::Chain kept = c;
         if (ir::isBuiltinChain(live.name, c.name)) {

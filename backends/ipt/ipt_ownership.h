@@ -15,6 +15,11 @@
 
 namespace policyc::backends::ipt {
 
+/// The host's chain of that table and name in `family` (one spelled out wins over one that only
+/// holds policyc's jumps), if it has one.
+const ir::Chain* declaredChain(const ir::Host& host, ir::Family family, const std::string& table,
+                               const std::string& chain);
+
 /// Whether a live chain of that name is policyc's generated chain.
 bool isGeneratedChain(std::string_view chain);
 

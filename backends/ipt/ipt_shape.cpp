@@ -44,12 +44,6 @@ int tableRank(std::string_view name) {
     return static_cast<int>(it - kOrder.begin());
 }
 
-const Chain* findChain(const Table& t, std::string_view name) {
-    for (const Chain& c : t.chains)
-        if (c.name == name) return &c;
-    return nullptr;
-}
-
 }  // namespace
 
 std::vector<std::vector<Match>> expandLines(const std::vector<Match>& matches) {
@@ -108,7 +102,7 @@ std::vector<const Rule*> partRules(const TableBlock& block, const std::string& c
                                    Family family) {
     std::vector<const Rule*> rules;
     for (const Table* t : block.parts) {
-        const Chain* c = findChain(*t, chain);
+        const Chain* c = t->findChain(chain);
         if (!c) continue;
         for (const Rule& rule : c->rules) {
             const auto ruleFam = ruleFamily(rule);
@@ -144,7 +138,7 @@ std::vector<std::string> chainOrder(const TableBlock& block, Family family) {
 ChainPolicy blockPolicy(const TableBlock& block, const std::string& chain) {
     if (!isBuiltinChain(block.name, chain)) return ChainPolicy::None;
     for (const Table* t : block.parts) {
-        const Chain* c = findChain(*t, chain);
+        const Chain* c = t->findChain(chain);
         if (c && c->policy != ChainPolicy::None) return c->policy;
     }
     return ChainPolicy::None;

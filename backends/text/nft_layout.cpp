@@ -13,9 +13,7 @@ const ir::Chain* soleGeneratedJump(const ir::Table& table, const ir::Chain& chai
     const auto* jump = std::get_if<ir::Jump>(&r.target);
     if (!jump || !r.matches.empty() || !jump->chain.starts_with(ir::kGeneratedChainPrefix))
         return nullptr;
-    for (const ir::Chain& c : table.chains)
-        if (c.name == jump->chain) return &c;
-    return nullptr;
+    return table.findChain(jump->chain);
 }
 
 bool referencedElsewhere(const ir::Table& table, const ir::Chain& target, const ir::Chain& from) {
