@@ -55,6 +55,8 @@ struct Rule {
     std::vector<Clause> matches;
     Clause statement;
     std::optional<std::string> comment;
+    /// When the comment stands among the matches: how many match clauses come before it.
+    std::optional<size_t> commentAt;
     std::vector<Annotation> annotations;
     SourceSpan span;
 };

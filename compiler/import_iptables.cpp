@@ -342,6 +342,8 @@ class RuleReader {
     std::string module_;                       // the last -m, or "-j NAME" once the target began
     unsigned modulesRead_ = 0;                 // -m modules other than comment, so far
     std::optional<unsigned> commentModule_;    // how many of them came before -m comment
+    size_t matchesBeforeComment_ = 0;          // how many matches were read before it
+    bool portModuleAfterComment_ = false;      // a -m tcp/udp came after -m comment
     std::optional<Token> moduleToken_;         // the -m or -j name module_ comes from
     std::set<std::string> optionsSeen_;        // module_'s options: iptables takes each once
     std::map<std::string, Token> protoNeeds_;  // -m tcp/udp/icmp/icmp6: each needs its -p
@@ -1075,17 +1077,28 @@ void RuleReader::keepModuleShape(Rule& rule) const {
         for (Match& m : rule.matches)
             if (auto* p = std::get_if<ProtoMatch>(&m); p && !p->negated) p->portModule = true;
     }
-    if (commentModule_ && *commentModule_ < modulesRead_) rule.commentAt = *commentModule_;
+    if (!commentModule_ || *commentModule_ == modulesRead_) return;  // the comment is last
+    // A protocol that opens a -m tcp/udp of its own stands where that module does.
+    std::vector<bool> before(rule.matches.size());
+    for (size_t i = 0; i < before.size(); ++i) {
+        const auto* p = std::get_if<ProtoMatch>(&rule.matches[i]);
+        before[i] = p && p->portModule ? !portModuleAfterComment_ : i < matchesBeforeComment_;
+    }
+    rule.commentAfter = sortMatchesAroundComment(rule.matches, before);
 }
 
 bool RuleReader::readModule(const Token& name) {
     if (!finishModule()) return false;
     if (!moduleOptions().count(name.text))
         return fail(Code::E202, name, "match '-m " + name.text + "' is not supported by policyc");
-    if (name.text != "comment")
+    if (name.text != "comment") {
         ++modulesRead_;
-    else if (!commentModule_)
+    } else if (!commentModule_) {
         commentModule_ = modulesRead_;
+        matchesBeforeComment_ = rule_->matches.size();
+    }
+    if (commentModule_ && (name.text == "tcp" || name.text == "udp"))
+        portModuleAfterComment_ = true;
     if (name.text == "socket") add(SocketMatch{});
     if (name.text == "icmp") evidence(Family::V4, name);
     if (name.text == "icmp6") evidence(Family::V6, name);

@@ -172,13 +172,48 @@ int matchSubKey(const Match& m) {
         },
         m);
 }
+
+/// Held by the entry's ipt_ip part rather than by a match module.
+bool inIptablesHeader(const Match& m) {
+    if (std::holds_alternative<IfaceMatch>(m)) return true;
+    if (const auto* p = std::get_if<ProtoMatch>(&m)) return !p->portModule;
+    if (const auto* a = std::get_if<AddrMatch>(&m))
+        return std::all_of(a->items.begin(), a->items.end(),
+                           [](const AddrItem& i) { return std::holds_alternative<Prefix>(i); });
+    return false;
+}
+
+bool matchOrder(const Match& a, const Match& b) {
+    if (a.index() != b.index()) return a.index() < b.index();
+    return matchSubKey(a) < matchSubKey(b);
+}
 }  // namespace
 
+std::optional<uint64_t> sortMatchesAroundComment(std::vector<Match>& matches,
+                                                 const std::vector<bool>& beforeComment) {
+    std::vector<size_t> order(matches.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return matchOrder(matches[a], matches[b]); });
+    std::vector<Match> sorted;
+    sorted.reserve(matches.size());
+    uint64_t mask = 0;
+    bool after = false;
+    for (size_t i = 0; i < order.size(); ++i) {
+        sorted.push_back(std::move(matches[order[i]]));
+        // iptables lists the header (-s, -i, -p) first whatever the rule's order
+        const bool before = (order[i] < beforeComment.size() && beforeComment[order[i]]) ||
+                            inIptablesHeader(sorted.back());
+        if (before && i < 64) mask |= uint64_t{1} << i;
+        after = after || !before;
+    }
+    matches = std::move(sorted);
+    if (!after || matches.size() > 64) return std::nullopt;
+    return mask;
+}
+
 void sortMatches(std::vector<Match>& matches) {
-    auto before = [](const Match& a, const Match& b) {
-        if (a.index() != b.index()) return a.index() < b.index();
-        return matchSubKey(a) < matchSubKey(b);
-    };
+    const auto before = matchOrder;
     // A rule has a handful of matches: a stable insertion sort orders them the same way as
     // std::stable_sort without its temporary buffer (an allocation per rule).
     if (matches.size() > 16) {

@@ -321,9 +321,11 @@ struct Rule {
     std::vector<Match> matches;
     Target target = NoTarget{};
     std::string comment;
-    /// iptables only: how many of the entry's match modules come before `-m comment`, which
-    /// iptables keeps where the rule gave it; nullopt: after all of them (policyc's own order).
-    std::optional<uint32_t> commentAt;
+    /// iptables only, where `-m comment` stands among the entry's modules (iptables keeps it
+    /// where the rule gave it): bit i set when matches[i] was given before the comment. The
+    /// comment goes before the first module that holds a match without its bit; nullopt: after
+    /// every module (policyc's own place). In .pol, the matches written before `comment`.
+    std::optional<uint64_t> commentAfter;
     Suppressions allow;
     SourceSpan span;
     bool operator==(const Rule&) const = default;
@@ -488,6 +490,17 @@ std::string protoName(uint8_t proto);
 /// Puts matches in canonical order: by kind (variant index), then direction or owner kind,
 /// keeping the relative order of otherwise equal keys.
 void sortMatches(std::vector<Match>& matches);
+
+/// sortMatches, for a rule whose comment stands among its matches: `beforeComment[i]` says
+/// whether matches[i] was given before it. Returns Rule::commentAfter for the sorted matches;
+/// nullopt when nothing follows the comment, or past 64 matches (then the comment goes last).
+std::optional<uint64_t> sortMatchesAroundComment(std::vector<Match>& matches,
+                                                 const std::vector<bool>& beforeComment);
+
+/// Whether matches[i] of a rule with this Rule::commentAfter comes before its comment.
+inline bool precedesComment(const std::optional<uint64_t>& commentAfter, size_t i) {
+    return !commentAfter || (i < 64 && ((*commentAfter >> i) & 1u));
+}
 
 /// The words the .pol language (and the JSON rendering) use for these enums.
 std::string_view tableFamilyName(TableFamily f);

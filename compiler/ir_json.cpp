@@ -473,7 +473,7 @@ void targetJson(JsonWriter& w, const OpaqueTarget& t) {
 void ruleJson(JsonWriter& w, const Rule& r, const SourceManager& sources) {
     w.beginObject();
     if (!r.comment.empty()) w.key("comment").value(r.comment);
-    putOptional(w, "commentAt", r.commentAt, asIs);
+    putOptional(w, "commentAfter", r.commentAfter, asIs);
     w.key("matches").beginArray();
     for (const auto& m : r.matches) {
         w.beginObject();

@@ -145,18 +145,28 @@ std::string tableRef(uint32_t table) {
 struct PrintContext {
     std::optional<size_t> impliedProto;  // index of the ProtoMatch the port matches spell
     std::string l4 = "?";                // the word port matches start with
+    /// The implied protocol opens iptables' port module, which its port matches do not ask
+    /// for: a full range (no condition) asks for it.
+    bool moduleClause = false;
 };
 
 PrintContext printContext(const Rule& rule) {
     PrintContext ctx;
     bool hasPorts = false;
-    for (const Match& m : rule.matches) hasPorts = hasPorts || std::holds_alternative<PortMatch>(m);
+    bool negatedFullRange = false;  // lowers to the port module by itself
+    for (const Match& m : rule.matches) {
+        const auto* p = std::get_if<PortMatch>(&m);
+        hasPorts = hasPorts || p;
+        negatedFullRange = negatedFullRange || (p && p->negated && p->ports.size() == 1 &&
+                                                p->ports[0] == NumRange{0, 65535});
+    }
     if (!hasPorts) return ctx;
     for (size_t i = 0; i < rule.matches.size(); ++i) {
         const auto* p = std::get_if<ProtoMatch>(&rule.matches[i]);
         if (p && !p->negated && isPortProto(p->proto)) {
             ctx.impliedProto = i;
             ctx.l4 = protoWord(p->proto);
+            ctx.moduleClause = p->portModule && !negatedFullRange;
             break;
         }
     }
@@ -201,7 +211,12 @@ std::string opaqueText(std::string_view kind, const OpaqueExtension& x) {
 std::string matchText(const Match& match, const PrintContext& ctx) {
     return std::visit(
         Overloaded{
-            [](const ProtoMatch& m) { return "proto " + neg(m.negated) + protoWord(m.proto); },
+            [](const ProtoMatch& m) {
+                // iptables' `-p tcp -m tcp` (a module without condition) is a full port range
+                if (m.portModule && !m.negated && isPortProto(m.proto))
+                    return protoWord(m.proto) + " sport 0-65535";
+                return "proto " + neg(m.negated) + protoWord(m.proto);
+            },
             [](const AddrMatch& m) {
                 std::vector<std::string> items;
                 for (const auto& item : m.items) items.push_back(addrItemText(item));
@@ -219,7 +234,8 @@ std::string matchText(const Match& match, const PrintContext& ctx) {
                 return word + neg(m.negated) + nameOrQuoted(m.name);
             },
             [](const CtStateMatch& m) {
-                return "ct state " + neg(m.negated) + ctStateText(m.states);
+                return (m.stateModule ? "state " : "ct state ") + neg(m.negated) +
+                       ctStateText(m.states);
             },
             [](const MarkMatch& m) { return "mark " + neg(m.negated) + markText(m.mark); },
             [](const ConnmarkMatch& m) { return "ct mark " + neg(m.negated) + markText(m.mark); },
@@ -324,9 +340,11 @@ std::string targetText(const Target& target) {
 
 /// A tproxy statement's optional `mark` would swallow a next rule that starts with a `mark`
 /// match (the parser takes the longest statement), so such a rule is closed with `;`.
+bool commentAmongMatches(const Rule& rule) { return rule.commentAfter && !rule.comment.empty(); }
+
 bool needsTerminator(const Rule& rule) {
     const auto* t = std::get_if<Tproxy>(&rule.target);
-    return t && t->mark.mask == 0 && rule.comment.empty();
+    return t && t->mark.mask == 0 && (rule.comment.empty() || commentAmongMatches(rule));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,7 +361,14 @@ void printChain(std::ostream& out, const Chain& chain, int level) {
         return;
     }
     out << " {\n";
-    for (const Rule& rule : chain.rules) out << indent(level + 1) << printRule(rule) << "\n";
+    std::vector<std::string> texts;
+    for (const Rule& rule : chain.rules) texts.push_back(printRule(rule));
+    for (size_t i = 0; i < texts.size(); ++i) {
+        // a leading comment would otherwise close the rule before (the parser is greedy)
+        const bool closeIt = i + 1 < texts.size() && texts[i + 1].starts_with("comment ") &&
+                             !texts[i].ends_with(";");
+        out << indent(level + 1) << texts[i] << (closeIt ? ";" : "") << "\n";
+    }
     out << indent(level) << "}\n";
 }
 
@@ -386,10 +411,25 @@ std::string printRule(const Rule& rule) {
     std::vector<std::string> parts;
     for (const auto& a : rule.allow.items)
         parts.push_back("@allow(" + a.code + ", " + quote(a.reason) + ")");
-    for (size_t i = 0; i < rule.matches.size(); ++i)
-        if (ctx.impliedProto != i) parts.push_back(matchText(rule.matches[i], ctx));
+    // A comment iptables holds among the modules is written among the matches, after those
+    // given before it (Rule::commentAfter).
+    const bool among = commentAmongMatches(rule);
+    auto matches = [&](bool beforeComment) {
+        for (size_t i = 0; i < rule.matches.size(); ++i) {
+            if (among && precedesComment(rule.commentAfter, i) != beforeComment) continue;
+            if (ctx.impliedProto != i)
+                parts.push_back(matchText(rule.matches[i], ctx));
+            else if (ctx.moduleClause)
+                parts.push_back(ctx.l4 + " sport 0-65535");
+        }
+    };
+    matches(true);
+    if (among) {
+        parts.push_back("comment " + quote(rule.comment));
+        matches(false);
+    }
     parts.push_back(targetText(rule.target));
-    if (!rule.comment.empty()) parts.push_back("comment " + quote(rule.comment));
+    if (!among && !rule.comment.empty()) parts.push_back("comment " + quote(rule.comment));
     return join(parts, " ") + (needsTerminator(rule) ? ";" : "");
 }
 

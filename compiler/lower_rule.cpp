@@ -88,7 +88,10 @@ class RuleLowering {
     std::optional<ir::Rule> run(const ast::Rule& src) {
         rule_.span = src.span;
         for (const auto& a : src.annotations) annotation(a);
-        for (const auto& m : src.matches) match(m);
+        for (size_t i = 0; i < src.matches.size(); ++i) {
+            match(src.matches[i]);
+            clauseOf_.resize(rule_.matches.size(), i);
+        }
         statement(src.statement);
         if (src.comment) {
             if (src.comment->size() > 255) {
@@ -99,8 +102,15 @@ class RuleLowering {
             rule_.comment = *src.comment;
         }
         dedupeProtocols();
+        keepFullPortRanges();
         checkNatPorts(src.statement);
-        ir::sortMatches(rule_.matches);
+        if (src.commentAt && !rule_.comment.empty()) {
+            std::vector<bool> before(rule_.matches.size());
+            for (size_t i = 0; i < before.size(); ++i) before[i] = clauseOf_[i] < *src.commentAt;
+            rule_.commentAfter = ir::sortMatchesAroundComment(rule_.matches, before);
+        } else {
+            ir::sortMatches(rule_.matches);
+        }
         checkFamilies();
         if (!ok_) return std::nullopt;
         return std::move(rule_);
@@ -147,7 +157,7 @@ class RuleLowering {
         if (k.ends_with(" dport") || k.ends_with(" sport")) return port(c);
         if (k == "proto") return protoMatch(c);
         if (k == "iif" || k == "oif") return iface(c);
-        if (k == "ct state") return ctState(c);
+        if (k == "ct state" || k == "state") return ctState(c);
         if (k == "mark" || k == "ct mark") return markMatch(c);
         if (k == "user" || k == "group") return owner(c);
         if (k == "cgroup") return cgroup(c);
@@ -233,7 +243,8 @@ class RuleLowering {
     }
 
     void ctState(const ast::Clause& c) {
-        ir::CtStateMatch m{c.negated, 0};
+        // `state` is iptables' older module (-m state): the same packets, its own entry
+        ir::CtStateMatch m{c.negated, 0, c.key == "state"};
         for (const ast::Value* v : values_.flatten(c.args)) {
             auto name = values_.word(*v, "conntrack state");
             auto bit = name ? ctStateBit(*name) : std::nullopt;
@@ -587,22 +598,66 @@ class RuleLowering {
 
     void dedupeProtocols() {
         std::optional<ir::ProtoMatch> seen;
-        std::vector<ir::Match> out;
-        out.reserve(rule_.matches.size());
-        for (auto& m : rule_.matches) {
-            if (auto* p = std::get_if<ir::ProtoMatch>(&m)) {
-                if (seen && *seen == *p) continue;
-                if (seen && !seen->negated && !p->negated) {
-                    diags_.report(Code::E106, rule_.span,
-                                  "the rule names two protocols (" + ir::protoName(seen->proto) +
-                                      " and " + ir::protoName(p->proto) + ")");
-                    fail();
-                }
-                seen = *p;
+        eraseMatches([&](const ir::Match& m) {
+            const auto* p = std::get_if<ir::ProtoMatch>(&m);
+            if (!p) return false;
+            if (seen && *seen == *p) return true;
+            if (seen && !seen->negated && !p->negated) {
+                diags_.report(Code::E106, rule_.span,
+                              "the rule names two protocols (" + ir::protoName(seen->proto) +
+                                  " and " + ir::protoName(p->proto) + ")");
+                fail();
             }
-            out.push_back(std::move(m));
+            seen = *p;
+            return false;
+        });
+    }
+
+    /// A full port range matches every port: it is no condition, as in iptables, which keeps
+    /// its module (`-p tcp -m tcp`) and writes a negated one there rather than in multiport
+    /// (ProtoMatch::portModule). The same shape the iptables importer reads.
+    void keepFullPortRanges() {
+        auto full = [](const ir::Match& m) {
+            const auto* p = std::get_if<ir::PortMatch>(&m);
+            return p && p->ports.size() == 1 && p->ports[0].first == 0 && p->ports[0].last == 65535;
+        };
+        std::optional<size_t> clause;  // of the full range that asks for the module
+        bool otherPorts = false;
+        for (size_t i = 0; i < rule_.matches.size(); ++i) {
+            if (!std::holds_alternative<ir::PortMatch>(rule_.matches[i])) continue;
+            const bool negated = std::get<ir::PortMatch>(rule_.matches[i]).negated;
+            if (full(rule_.matches[i]) && (negated || !clause)) clause = clauseOf_[i];
+            // conditions the port module itself holds (one range; more go to multiport)
+            const bool oneRange = std::get<ir::PortMatch>(rule_.matches[i]).ports.size() == 1;
+            otherPorts = otherPorts || (oneRange && (!full(rule_.matches[i]) || negated));
         }
-        rule_.matches = std::move(out);
+        if (!clause) return;
+        eraseMatches(
+            [&](const ir::Match& m) { return full(m) && !std::get<ir::PortMatch>(m).negated; });
+        const bool negatedFull = std::any_of(rule_.matches.begin(), rule_.matches.end(), full);
+        if (otherPorts && !negatedFull) return;
+        for (size_t i = 0; i < rule_.matches.size(); ++i) {
+            if (auto* p = std::get_if<ir::ProtoMatch>(&rule_.matches[i]); p && !p->negated) {
+                p->portModule = true;
+                clauseOf_[i] = *clause;  // the module stands where its clause was written
+            }
+        }
+    }
+
+    /// Removes matches (with their clause numbers) for which `drop` holds.
+    template <class Pred>
+    void eraseMatches(Pred drop) {
+        size_t kept = 0;
+        for (size_t i = 0; i < rule_.matches.size(); ++i) {
+            if (drop(rule_.matches[i])) continue;
+            if (kept != i) {
+                rule_.matches[kept] = std::move(rule_.matches[i]);
+                clauseOf_[kept] = clauseOf_[i];
+            }
+            ++kept;
+        }
+        rule_.matches.resize(kept);
+        clauseOf_.resize(kept);
     }
 
     /// NAT to ports rewrites a transport header, so both iptables and nft require the rule to
@@ -658,6 +713,7 @@ class RuleLowering {
     ValueReader& values_;
     Diagnostics& diags_;
     ir::Rule rule_;
+    std::vector<size_t> clauseOf_;  // per match of rule_: the clause that wrote it
     bool ok_ = true;
 };
 

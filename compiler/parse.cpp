@@ -320,12 +320,16 @@ class AstBuilder {
         for (auto* m : ctx->matchExpr()) {
             if (auto* cm = dynamic_cast<PolicyParser::CommentMatchContext*>(m)) {
                 r.comment = unquote(cm->comment()->STRING()->getText());
+                r.commentAt = r.matches.size();
                 continue;
             }
             r.matches.push_back(clause(m));
         }
         r.statement = clause(ctx->statement());
-        if (ctx->comment()) r.comment = unquote(ctx->comment()->STRING()->getText());
+        if (ctx->comment()) {
+            r.comment = unquote(ctx->comment()->STRING()->getText());
+            r.commentAt.reset();
+        }
         return r;
     }
 

@@ -681,6 +681,7 @@ class Parser {
             case K::Limit:
             case K::Ether:
             case K::Comment:
+            case K::State:
                 return true;
             case K::Mark:  // `mark [not] VALUE`, not `mark set`
                 return isValueStart(la(1)) || is(la(1), K::Neq);
@@ -717,6 +718,7 @@ class Parser {
                 }
                 break;
             case K::Proto:
+            case K::State:
                 word(c);
                 negation(c);
                 valuesInto(c);
@@ -885,6 +887,7 @@ class Parser {
             if (at(K::Comment)) {
                 consume();
                 r.comment = stringValue().text;
+                r.commentAt = clauses_.size();
                 continue;
             }
             clauses_.push_back(matchExpr());
@@ -896,6 +899,7 @@ class Parser {
         if (at(K::Comment) && la(1).type == T::String) {
             consume();
             r.comment = stringValue().text;
+            r.commentAt.reset();
         }
         if (at(K::Semi)) consume();
         r.span = span(start, last_);

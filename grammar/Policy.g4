@@ -100,6 +100,7 @@ matchExpr
     | 'proto' negation? valueList                                   # protoMatch
     | ( 'iif' | 'oif' ) negation? value                             # ifaceMatch
     | 'ct' 'state' negation? valueList                              # ctStateMatch
+    | 'state' negation? valueList                                   # stateMatch
     | 'ct' 'mark' negation? value                                   # ctMarkMatch
     | 'mark' negation? value                                        # markMatch
     | ( 'user' | 'group' ) negation? value                          # ownerMatch

@@ -167,6 +167,7 @@ struct Module {
     std::string_view name;
     unsigned slots = 0;
     std::vector<Match> matches;
+    bool afterComment = false;  // holds a match given after the rule's comment
 };
 
 /// Collects an entry's header and modules. As in the renderer, an option whose slot is taken
@@ -238,16 +239,18 @@ class EntryBuilder {
     void operator()(const MacMatch& m) { add(kMac, "mac", 0, m); }
     void operator()(const OpaqueMatch& m) { opaque_.push_back(&m); }
 
-    /// The match records in entry order, the comment's (if any) after `commentAt` modules and
-    /// kept extensions at their places; empty with `error` set on failure.
-    std::optional<Bytes> matchBytes(const std::string& comment, std::optional<uint32_t> commentAt) {
+    /// Whether the matches visited next were given after the rule's comment.
+    void afterComment(bool after) { afterComment_ = after; }
+
+    /// The match records in entry order, the comment's (if any) before the first module given
+    /// after it and kept extensions at their places; empty with `error` set on failure.
+    std::optional<Bytes> matchBytes(const std::string& comment) {
         std::vector<Bytes> records;
         XtContext ctx{family_, {}};
         bool commentDone = comment.empty();
-        uint32_t written = 0;
         for (const auto& mods : sections_) {
             for (const Module& mod : mods) {
-                if (!commentDone && commentAt == written++) {
+                if (!commentDone && mod.afterComment) {
                     if (!appendComment(ctx, comment, records.emplace_back())) return std::nullopt;
                     commentDone = true;
                 }
@@ -297,6 +300,7 @@ class EntryBuilder {
         if (fresh || mods.empty() || mods.back().name != module || (mods.back().slots & bit))
             mods.push_back({module, 0, {}});
         mods.back().slots |= bit;
+        mods.back().afterComment = mods.back().afterComment || afterComment_;
         mods.back().matches.push_back(std::move(m));
     }
 
@@ -304,6 +308,7 @@ class EntryBuilder {
     PortModule portModule_;
     std::array<std::vector<Module>, kSectionCount> sections_;
     std::vector<const OpaqueMatch*> opaque_;  // in position order, as the decoder made them
+    bool afterComment_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -362,9 +367,11 @@ class TableEncoder {
         const PortModule portModule = portModuleFor(matches);
         for (const auto& line : expandLines(matches)) {
             EntryBuilder b(family_, portModule);
-            for (const Match& m : line) std::visit(b, m);
-            std::optional<Bytes> mb =
-                b.error.empty() ? b.matchBytes(rule.comment, rule.commentAt) : std::nullopt;
+            for (size_t i = 0; i < line.size(); ++i) {
+                b.afterComment(!precedesComment(rule.commentAfter, i));
+                std::visit(b, line[i]);
+            }
+            std::optional<Bytes> mb = b.error.empty() ? b.matchBytes(rule.comment) : std::nullopt;
             if (!mb) return report(rule, chain, b.error, b.overLimit);
             b.ip.isGoto = std::holds_alternative<Goto>(rule.target);
             std::optional<Bytes> target = targetBytes(rule, chain);
@@ -703,37 +710,51 @@ class TableDecoder {
         XtContext ctx{blob_.family, {}};
         std::optional<uint8_t> impliedProto;
         bool portModule = false;
-        uint32_t modules = 0;
+        bool portModuleAfterComment = false;
+        bool commentSeen = false;
+        std::vector<bool> beforeComment;  // per match, in decoding order
         for (uint32_t position = 0; position < e.matches.size(); ++position) {
             const XtView& m = e.matches[position];
-            if (m.name == "comment" && m.revision == 0 && m.size >= 256) {
+            if (m.name == "comment" && m.revision == 0 && m.size >= 256 && !commentSeen) {
                 rule.comment = decodeComment(m.data);
-                rule.commentAt = modules;
+                commentSeen = true;
                 continue;
             }
             // A module policyc cannot read (unknown, another revision or layout, an option it
             // does not model) is kept as it is, so that nothing foreign is lost or misread.
+            // It keeps its own record position, so it counts as given before the comment.
             const MatchRow* row = findMatchRow(m.name, m.revision);
             std::vector<Match> decoded;
             if (!row || m.size != row->size || !row->decode(ctx, m.data, decoded)) {
                 rule.matches.push_back(OpaqueMatch{opaque(m), position});
+                beforeComment.push_back(true);
                 continue;
             }
             const size_t before = rule.matches.size();
             for (Match& d : decoded) rule.matches.push_back(std::move(d));
-            ++modules;
+            beforeComment.resize(rule.matches.size(), !commentSeen);
             if (m.name == "icmp") impliedProto = 1;
             if (m.name == "icmp6") impliedProto = 58;
-            if (m.name == "tcp" || m.name == "udp" || m.name == "sctp")
-                portModule = portModule || needsPortModule(rule.matches, before);
+            if ((m.name == "tcp" || m.name == "udp" || m.name == "sctp") &&
+                needsPortModule(rule.matches, before)) {
+                portModule = true;
+                portModuleAfterComment = commentSeen;
+            }
         }
-        if (rule.commentAt == modules) rule.commentAt.reset();  // last: policyc's own place
         headerMatches(e.ip, impliedProto, rule.matches);
         if (portModule) markPortModule(rule.matches);
+        // The header is no module, except the protocol's when it opens the port module.
+        beforeComment.resize(rule.matches.size(), false);
+        for (size_t i = 0; i < rule.matches.size(); ++i)
+            if (auto* p = std::get_if<ProtoMatch>(&rule.matches[i]); p && p->portModule)
+                beforeComment[i] = !portModuleAfterComment;
         auto target = decodeTarget(e, where);
         if (!target) return std::nullopt;
         rule.target = std::move(*target);
-        sortMatches(rule.matches);
+        if (commentSeen)
+            rule.commentAfter = sortMatchesAroundComment(rule.matches, beforeComment);
+        else
+            sortMatches(rule.matches);
         return rule;
     }
 

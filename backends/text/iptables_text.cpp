@@ -146,12 +146,15 @@ enum Section : size_t {
 
 /// Collects the options of one line. A section holds `-m NAME` modules; an option whose slot
 /// (e.g. --uid-owner) is taken in the current module opens another module of the same name,
-/// which is how one rule carries two uid conditions. The comment goes after `commentAt`
-/// modules (all of them when unset), as the blob encoder places it.
+/// which is how one rule carries two uid conditions. The comment goes before the first module
+/// holding a match given after it (Rule::commentAfter), as the blob encoder places it.
 class LineBuilder {
   public:
     void header(Section s, std::string text) { option(s, "", 0, std::move(text)); }
     bool empty(Section s) const { return sections_[s].empty(); }
+
+    /// Whether the options that follow belong to a match given after the rule's comment.
+    void afterComment(bool after) { afterComment_ = after; }
 
     void option(Section s, std::string_view module, unsigned slot, std::string text,
                 bool fresh = false) {
@@ -160,6 +163,7 @@ class LineBuilder {
         if (fresh || mods.empty() || mods.back().name != module || (mods.back().slots & bit))
             mods.push_back({std::string(module), 0, {}});
         mods.back().slots |= bit;
+        mods.back().afterComment = mods.back().afterComment || afterComment_;
         if (!text.empty()) mods.back().options.push_back(std::move(text));
     }
 
@@ -168,21 +172,24 @@ class LineBuilder {
         opaque_.push_back({position, std::move(text)});
     }
 
-    /// The header options, then the modules in entry order: the comment after `commentAt`
-    /// modules (last when unset), kept extensions at their places.
-    std::string str(const std::string& comment, std::optional<uint32_t> commentAt) const {
+    /// The header options, then the modules in entry order: the comment before the first
+    /// module given after it (last when none is), kept extensions at their places.
+    std::string str(const std::string& comment) const {
         std::string header;
         std::vector<std::string> modules;
+        std::optional<size_t> commentAt;
         for (const auto& mods : sections_) {
             for (const auto& m : mods) {
                 std::string text = m.name.empty() ? "" : " -m " + m.name;
                 for (const auto& o : m.options) text += ' ' + o;
+                if (!m.name.empty() && m.afterComment && !commentAt) commentAt = modules.size();
                 (m.name.empty() ? header : modules.emplace_back()) += text;
             }
         }
         if (!comment.empty()) {
-            const size_t at = std::min<size_t>(commentAt.value_or(modules.size()), modules.size());
-            modules.insert(modules.begin() + at, " -m comment --comment " + quoted(comment));
+            const size_t at = commentAt.value_or(modules.size());
+            modules.insert(modules.begin() + static_cast<long>(at),
+                           " -m comment --comment " + quoted(comment));
         }
         for (const auto& [position, text] : opaque_)
             modules.insert(modules.begin() + std::min<size_t>(position, modules.size()), text);
@@ -195,8 +202,10 @@ class LineBuilder {
         std::string name;
         unsigned slots;
         std::vector<std::string> options;
+        bool afterComment = false;
     };
     std::array<std::vector<Module>, kSectionCount> sections_;
+    bool afterComment_ = false;
     std::vector<std::pair<uint32_t, std::string>> opaque_;  // sorted by position (decoder order)
 };
 
@@ -387,8 +396,11 @@ void renderRule(std::ostream& out, const std::string& chain, const Rule& rule, F
     for (const auto& line : ipt::expandLines(matches)) {
         LineBuilder b;
         MatchRenderer r{b, portModule};
-        for (const Match& m : line) std::visit(r, m);
-        out << "-A " << chain << b.str(rule.comment, rule.commentAt) << target << '\n';
+        for (size_t i = 0; i < line.size(); ++i) {
+            b.afterComment(!precedesComment(rule.commentAfter, i));
+            std::visit(r, line[i]);
+        }
+        out << "-A " << chain << b.str(rule.comment) << target << '\n';
     }
 }
 

@@ -47,12 +47,29 @@ const std::vector<ir::Rule>& nftRules(const ir::Table& table, const ir::Chain& c
     return c ? c->rules : chain.rules;
 }
 
+namespace {
+
+/// The rule without what only an iptables entry holds (-m state, a bare -m tcp, the comment's
+/// place among the modules): nftables has one form for each.
+ir::Rule withoutIptablesSpellings(ir::Rule rule) {
+    rule.commentAfter.reset();
+    for (ir::Match& m : rule.matches) {
+        if (auto* p = std::get_if<ir::ProtoMatch>(&m)) p->portModule = false;
+        if (auto* s = std::get_if<ir::CtStateMatch>(&m)) s->stateModule = false;
+    }
+    return rule;
+}
+
+}  // namespace
+
 ir::Table nftLayout(const ir::Table& table) {
     ir::Table out{table.family, table.name, {}, table.span};
     for (const ir::Chain& c : table.chains) {
         if (foldedIntoBaseChain(table, c)) continue;
         ir::Chain laid = c;
-        laid.rules = nftRules(table, c);
+        laid.rules.clear();
+        for (const ir::Rule& r : nftRules(table, c))
+            laid.rules.push_back(withoutIptablesSpellings(r));
         laid.ownership = ir::ChainOwnership::Whole;
         out.chains.push_back(std::move(laid));
     }

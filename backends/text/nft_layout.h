@@ -17,8 +17,9 @@ bool foldedIntoBaseChain(const ir::Table& table, const ir::Chain& chain);
 /// The rules nftables gets for `chain` of `table`: the generated chain's when folded.
 const std::vector<ir::Rule>& nftRules(const ir::Table& table, const ir::Chain& chain);
 
-/// `table` as nftables holds it: folded chains merged into their base chains, and every chain
-/// owned whole (policyc's nft table is its own). What the read-back of the table gives.
+/// `table` as nftables holds it: folded chains merged into their base chains, every chain owned
+/// whole (policyc's nft table is its own), no iptables-only spellings (-m state, a bare -m tcp,
+/// the comment's place). What the read-back of the table gives.
 ir::Table nftLayout(const ir::Table& table);
 
 }  // namespace policyc::backends::nft

@@ -25,16 +25,13 @@ trap cleanup EXIT
 trap 'exit 2' HUP INT TERM
 
 # usage: listing RESTORE SAVE FILE OUT -> loads FILE in a fresh namespace, lists it into OUT
-# The one spelling equated on both sides: `-m state --state S` and `-m conntrack --ctstate S` test
-# the same conntrack state bits; the IR keeps which one was used (CtStateMatch::stateModule), but
-# the .pol form has no spelling for it, so a build of the printed .pol writes conntrack.
+# Nothing is equated: -m state, a bare -m tcp and the comment's place have .pol spellings.
 listing() {
     local ns="pcx-import-$$-${#namespaces[@]}"
     ip netns add "$ns" || return 1
     namespaces+=("$ns")
     ip netns exec "$ns" "$1" < "$3" > "$work/restore.err" 2>&1 || { cat "$work/restore.err"; return 1; }
-    ip netns exec "$ns" "$2" | sed -e '/^#/d' -e 's/\[[0-9]*:[0-9]*\]/[0:0]/' \
-            -e 's/-m state \(! \)\{0,1\}--state /-m conntrack \1--ctstate /' |
+    ip netns exec "$ns" "$2" | sed -e '/^#/d' -e 's/\[[0-9]*:[0-9]*\]/[0:0]/' |
         awk '/^\*/{name=$0} {blocks[name]=blocks[name] $0 "\n"}
              END {n=split("*raw *mangle *nat *filter *security", order, " ")
                   for (i=1;i<=n;i++) if (order[i] in blocks) printf "%s", blocks[order[i]]}' > "$4"

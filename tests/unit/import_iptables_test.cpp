@@ -58,7 +58,7 @@ struct Case {
     bool canonical = true;  // iptables-legacy-save lists it exactly so
     std::string comment = {};
     Family family = Family::V4;
-    std::optional<uint32_t> commentAt = {};
+    std::optional<uint64_t> commentAfter = {};  // bit i: sorted match i precedes the comment
 };
 
 const std::vector<Case>& cases() {
@@ -389,7 +389,7 @@ const std::vector<Case>& cases() {
          true,
          "first",
          Family::V4,
-         0},
+         0b01},
         {"filter",
          "INPUT",
          "-p tcp -m tcp --dport 22 -m comment --comment mid -m conntrack --ctstate NEW -j ACCEPT",
@@ -399,7 +399,27 @@ const std::vector<Case>& cases() {
          true,
          "mid",
          Family::V4,
-         1},
+         0b011},
+        // the tcp module a bare -m tcp opens stands after the comment
+        {"filter",
+         "INPUT",
+         "-p tcp -m comment --comment bare -m tcp -j ACCEPT",
+         {ProtoMatch{6, false, true}},
+         Accept{},
+         true,
+         "bare",
+         Family::V4,
+         0b0},
+        // kube-proxy writes its comments first
+        {"nat",
+         "PREROUTING",
+         "-m comment --comment \"kube services\" -m addrtype --dst-type LOCAL -j ACCEPT",
+         {AddrTypeMatch{D::Destination, false, "local"}},
+         Accept{},
+         true,
+         "kube services",
+         Family::V4,
+         0b0},
         {"filter",
          "INPUT",
          "-s fd00::/64 -j ACCEPT",
@@ -415,23 +435,6 @@ const std::vector<Case>& cases() {
          NoTarget{}},
     };
     return kCases;
-}
-
-/// The host as its .pol prints it: the module spellings only iptables has (-m state, an empty
-/// -m tcp, the comment's place among the modules) have no .pol form.
-Host withoutIptablesSpelling(Host h) {
-    for (Table& t : h.tables) {
-        for (Chain& c : t.chains) {
-            for (Rule& r : c.rules) {
-                r.commentAt.reset();
-                for (Match& m : r.matches) {
-                    if (auto* p = std::get_if<ProtoMatch>(&m)) p->portModule = false;
-                    if (auto* s = std::get_if<CtStateMatch>(&m)) s->stateModule = false;
-                }
-            }
-        }
-    }
-    return h;
 }
 
 }  // namespace
@@ -455,16 +458,16 @@ TEST_CASE("import_iptables: every match and target becomes its IR") {
         CHECK(rule.matches == want);
         CHECK(rule.target == c.target);
         CHECK(rule.comment == c.comment);
-        CHECK(rule.commentAt == c.commentAt);
+        CHECK(rule.commentAfter == c.commentAfter);
         CHECK(rule.span.line == builtinChains(c.table).size() + 3);
         CHECK(rule.span.column == 1);
-        // The printed .pol compiles back to the same host, but for what only iptables spells.
+        // The printed .pol compiles back to the same host, iptables' own spellings included.
         SourceManager sources;
         Diagnostics diags;
         auto policy = compileText(printHost(h), "printed.pol", sources, diags);
         REQUIRE_MESSAGE(policy, renderText(diags.sorted(), sources));
         REQUIRE(policy->hosts.size() == 1);
-        CHECK(policy->hosts[0].tables == withoutIptablesSpelling(h).tables);
+        CHECK(policy->hosts[0].tables == h.tables);
         if (c.canonical) {
             // POLICYC_IMPORT_ORACLE_DIR: write the canonical dumps for a check with the real tool.
             if (const char* dir = std::getenv("POLICYC_IMPORT_ORACLE_DIR")) {
@@ -478,6 +481,27 @@ TEST_CASE("import_iptables: every match and target becomes its IR") {
                   std::string::npos);
         }
     }
+}
+
+TEST_CASE("import_iptables: a comment that leads a rule prints and compiles back in place") {
+    // printed first in its rule, it would end the rule before: the printer closes that one
+    auto r = importText(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+        "-A INPUT -p tcp -j DROP\n"
+        "-A INPUT -m comment --comment lead -m mark --mark 0x1 -j ACCEPT\n"
+        "-A INPUT -m comment --comment again -m mark --mark 0x2 -j ACCEPT\nCOMMIT\n");
+    REQUIRE_MESSAGE(r->host, renderText(r->diags.sorted(), r->sources));
+    const std::string printed = printHost(*r->host);
+    CHECK(printed.find("proto tcp drop;\n") != std::string::npos);
+    CHECK(printed.find("comment \"lead\" mark 0x1 accept;\n") != std::string::npos);
+    SourceManager sources;
+    Diagnostics diags;
+    auto policy = compileText(printed, "printed.pol", sources, diags);
+    REQUIRE_MESSAGE(policy, renderText(diags.sorted(), sources));
+    CHECK(policy->hosts[0].tables == r->host->tables);
+    const std::string rendered = backends::renderIptables(policy->hosts[0], Family::V4);
+    CHECK(rendered.find("-A INPUT -m comment --comment lead -m mark --mark 0x1 -j ACCEPT\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("import_iptables: file structure, counters, policies and comments") {

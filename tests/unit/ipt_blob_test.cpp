@@ -83,9 +83,10 @@ Table decoded(const Table& t, Family f) {
     return *back;
 }
 
-Rule commented(Rule r, std::string comment, uint32_t at) {
+/// `after`: Rule::commentAfter, bit i for sorted match i given before the comment.
+Rule commented(Rule r, std::string comment, uint64_t after) {
     r.comment = std::move(comment);
-    r.commentAt = at;
+    r.commentAfter = after;
     return r;
 }
 
@@ -118,9 +119,9 @@ Table v4MatchesTable() {
                          dport({span(0, 65535)}, true)}),
                    rule({ProtoMatch{kUdp, false, true}, sport({span(0, 65535)}, true)}),
                    commented(rule({proto(kTcp), dport({one(22)}), CtStateMatch{false, kCtNew}}),
-                             "first", 0),
+                             "first", 0b001),
                    commented(rule({proto(kTcp), dport({one(22)}), CtStateMatch{false, kCtNew}}),
-                             "mid", 1),
+                             "mid", 0b011),
                    rule({MarkMatch{false, kMark1}, MarkMatch{true, {0x2, 0x2}}}),
                    rule({ConnmarkMatch{true, {0x10, 0xf0}}}),
                    rule({uid(span(1000, 1005)), gid(one(100))}),
@@ -348,14 +349,15 @@ TEST_CASE("ipt blob: payloads are byte for byte those iptables-legacy-restore lo
           std::vector<std::string>{"conntrack/3:" + std::string(292, '0') + "0120010005" +
                                    std::string(34, '0')});
     // -p tcp -m comment --comment first -m tcp --dport 22
-    const auto ms = firstEntryMatches(commented(rule({proto(kTcp), dport({one(22)})}), "first", 0));
+    const auto ms =
+        firstEntryMatches(commented(rule({proto(kTcp), dport({one(22)})}), "first", 0b01));
     REQUIRE(ms.size() == 2);
     CHECK(ms[0] == "comment/0:6669727374" + std::string(2 * 256 - 10, '0'));
     CHECK(ms[1] == "tcp/0:0000ffff160016000000000000000000");
 }
 
-TEST_CASE("ipt blob: a comment placed past the last module is written last") {
-    Rule r = commented(rule({proto(kTcp), dport({one(22)})}, Accept{}), "c", 7);
+TEST_CASE("ipt blob: a comment given after every module is written last") {
+    Rule r = commented(rule({proto(kTcp), dport({one(22)})}, Accept{}), "c", 0b11);
     const auto ms = firstEntryMatches(r);
     REQUIRE(ms.size() == 2);
     CHECK(ms[0].starts_with("tcp/0:"));

@@ -115,8 +115,8 @@ inline Host matchesHost() {
     auto in = [](std::vector<Match> m, std::string comment = {}) {
         return rule(std::move(m), Accept{}, std::move(comment));
     };
-    auto placed = [](Rule r, uint32_t commentAt) {
-        r.commentAt = commentAt;
+    auto placed = [](Rule r, uint64_t commentAfter) {
+        r.commentAfter = commentAfter;
         return r;
     };
     std::vector<Rule> input = {
@@ -148,8 +148,8 @@ inline Host matchesHost() {
         placed(in({proto(kTcp), dport({one(22)}), CtStateMatch{false, kCtNew},
                    LimitMatch{3, "minute", 5}},
                   "mid"),
-               1),
-        placed(in({proto(kTcp), dport({one(22)})}, "first"), 0),
+               0b0011),
+        placed(in({proto(kTcp), dport({one(22)})}, "first"), 0b01),
         // Out of canonical order on purpose: the renderer fixes the order.
         in({LimitMatch{3, "minute", 5}, CtStateMatch{false, kCtNew}, dport({one(22)}), proto(kTcp),
             src({net("10.0.0.1")})},

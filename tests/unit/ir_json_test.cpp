@@ -242,7 +242,7 @@ TEST_CASE("ir_json: the remaining match and target kinds") {
     Rule spelled;
     spelled.matches = {ProtoMatch{6, false, true}, CtStateMatch{false, kCtNew, true}};
     spelled.comment = "c";
-    spelled.commentAt = 0;
+    spelled.commentAfter = 0b01;
     h.tables[0].chains[0].rules = {spelled};
     const json s = toJson(h, none)["tables"][0]["chains"][0]["rules"][0];
     CHECK(s["matches"][0] ==
@@ -250,7 +250,7 @@ TEST_CASE("ir_json: the remaining match and target kinds") {
     CHECK(
         s["matches"][1] ==
         json{{"match", "ctstate"}, {"negated", false}, {"states", {"new"}}, {"stateModule", true}});
-    CHECK(s["commentAt"] == 0);
+    CHECK(s["commentAfter"] == 0b01);
 }
 
 TEST_CASE("ir_json: renderJson writes exactly what nlohmann's dump(2) prints") {

@@ -3,11 +3,13 @@
 // nft 1.0.6 generates for renderNft()'s text of the same host. Every expected text below was
 // printed by `nft --debug=netlink -c -f HOST.nft` in a scratch network namespace (lines naming
 // "(null)" chains dropped); kernel/nft_netlink_oracle re-derives it from nft on every kernel run.
+#include "backends/nft/nft_linearize.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -15,7 +17,6 @@
 #include <string>
 #include <vector>
 
-#include "backends/nft/nft_linearize.h"
 #include "backends/text/render.h"
 #include "compiler/compile.h"
 #include "compiler/ir.h"
@@ -424,6 +425,41 @@ inet policyc filter_input
   [ reject type 2 code 1 ]
 
 inet policyc filter_input
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp eq reg 1 0x00009808 ]
+  [ ct load state => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x00000008 ) ^ 0x00000000 ]
+  [ cmp neq reg 1 0x00000000 ]
+  [ immediate reg 0 accept ]
+
+inet policyc filter_input
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp eq reg 1 0x00009908 ]
+  [ ct load state => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x00000008 ) ^ 0x00000000 ]
+  [ cmp neq reg 1 0x00000000 ]
+  [ immediate reg 0 accept ]
+  userdata = { \x00\x06first\x00 }
+inet policyc filter_input
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp eq reg 1 0x00009a08 ]
+  [ ct load state => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x00000008 ) ^ 0x00000000 ]
+  [ cmp neq reg 1 0x00000000 ]
+  [ immediate reg 0 accept ]
+  userdata = { \x00\x04mid\x00 }
+inet policyc filter_input
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000011 ]
+  [ immediate reg 0 accept ]
+
+inet policyc filter_input
   [ immediate reg 0 jump -> filter_logging ]
 
 inet policyc filter_forward
@@ -648,10 +684,10 @@ TEST_CASE("nft linearize: the iptables-only spellings give the plain rule's expr
     spelled.matches = {ir::ProtoMatch{6, false, true}, ir::CtStateMatch{false, ir::kCtNew, true}};
     spelled.target = ir::Accept{};
     spelled.comment = "c";
-    spelled.commentAt = 0;
+    spelled.commentAfter = 0b01;
     ir::Rule plain = spelled;
     plain.matches = {ir::ProtoMatch{6, false}, ir::CtStateMatch{false, ir::kCtNew}};
-    plain.commentAt.reset();
+    plain.commentAfter.reset();
     auto hostWith = [](ir::Rule r) {
         ir::Host h;
         h.name = "h";

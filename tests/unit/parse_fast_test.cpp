@@ -3,6 +3,8 @@
 // accepts a text, ANTLR must accept it too and build the same AST (spans included). Inputs:
 // every .pol file of the repository, their compiled policies re-printed, hand-picked ambiguous
 // and odd spellings, every keyword where a name may stand, and seeded random token mutations.
+#include "compiler/parse_fast.h"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -18,7 +20,6 @@
 #include "compiler/compile.h"
 #include "compiler/ir_print.h"
 #include "compiler/parse.h"
-#include "compiler/parse_fast.h"
 
 using namespace policyc;
 namespace fs = std::filesystem;
@@ -54,7 +55,8 @@ void put(std::ostream& o, const ast::Clause& c) {
 void put(std::ostream& o, const ast::Rule& r) {
     o << "rule ";
     put(o, r.span);
-    o << (r.comment ? " comment " + *r.comment : std::string(" -")) << '\n';
+    o << (r.comment ? " comment " + *r.comment : std::string(" -"));
+    o << (r.commentAt ? " at " + std::to_string(*r.commentAt) : std::string()) << '\n';
     for (const auto& a : r.annotations) {
         o << " allow " << a.code << ' ' << std::quoted(a.reason);
         put(o, a.span);
@@ -242,7 +244,8 @@ TEST_CASE("the fast parser resolves ambiguous and odd spellings as ANTLR does") 
         "define a = $",
         "define a = \"unterminated\n\"",
         "define a = 1 ! 2",
-        "\xef\xbb\xbf" "define a = 1",  // a byte-order mark is an ERROR_CHAR for ANTLR
+        "\xef\xbb\xbf"
+        "define a = 1",  // a byte-order mark is an ERROR_CHAR for ANTLR
         "table filter { chain INPUT { mark set } }",
         // `table ip route {` after a route: an option `table ip` then a route, or a table?
         "route default via 1.2.3.4\ntable ip route { }",
