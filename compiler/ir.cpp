@@ -176,6 +176,7 @@ int matchSubKey(const Match& m) {
 /// Held by the entry's ipt_ip part rather than by a match module.
 bool inIptablesHeader(const Match& m) {
     if (std::holds_alternative<IfaceMatch>(m)) return true;
+    if (const auto* o = std::get_if<OpaqueMatch>(&m)) return o->header;
     if (const auto* p = std::get_if<ProtoMatch>(&m)) return !p->portModule;
     if (const auto* a = std::get_if<AddrMatch>(&m))
         return std::all_of(a->items.begin(), a->items.end(),

@@ -209,6 +209,11 @@ struct OpaqueMatch {
     /// Its place among the entry's match records, which the kernel evaluates in order: a
     /// match with side effects (recent --set, hashlimit) sees only packets earlier ones let by.
     uint32_t position = 0;
+    /// Not a match record but the entry's ip part (struct ipt_ip / ip6t_ip6) whole, kept when
+    /// it holds a condition policyc does not model (-f, a mask that is no prefix, ip6's tos
+    /// flag ...): `ext.data` are its bytes, `ext.name` is empty. The conditions policyc reads
+    /// there (protocol, interfaces, prefixes) are matches beside it as usual.
+    bool header = false;
     bool operator==(const OpaqueMatch&) const = default;
 };
 

@@ -458,6 +458,7 @@ void opaqueJson(JsonWriter& w, const OpaqueExtension& x) {
 
 void matchJson(JsonWriter& w, const OpaqueMatch& m) {
     opaqueJson(w, m.ext);
+    if (m.header) w.key("header").value(true);
     w.key("match").value("opaque");
     w.key("position").value(m.position);
 }

@@ -261,7 +261,11 @@ std::string matchText(const Match& match, const PrintContext& ctx) {
                        std::to_string(m.burst);
             },
             [](const MacMatch& m) { return "ether saddr " + neg(m.negated) + macText(m.mac); },
-            [](const OpaqueMatch& m) { return opaqueText("match", m.ext); },
+            [](const OpaqueMatch& m) {
+                if (!m.header) return opaqueText("match", m.ext);
+                return "<iptables ip header, " + std::to_string(m.ext.data.size()) +
+                       " bytes: no .pol form>";
+            },
         },
         match);
 }

@@ -31,7 +31,8 @@ void noteOpaque(const ir::Table& table, const std::string& where, Diagnostics& d
             std::string names;
             for (const ir::Match& m : r.matches)
                 if (const auto* o = std::get_if<ir::OpaqueMatch>(&m))
-                    names += (names.empty() ? "match '" : ", match '") + o->ext.name + "'";
+                    names += (names.empty() ? "" : ", ") +
+                             (o->header ? "ip header condition" : "match '" + o->ext.name + "'");
             if (const auto* o = std::get_if<ir::OpaqueTarget>(&r.target))
                 names += (names.empty() ? "target '" : ", target '") + o->ext.name + "'";
             if (names.empty()) continue;

@@ -177,6 +177,7 @@ class EntryBuilder {
     EntryBuilder(Family family, PortModule portModule) : family_(family), portModule_(portModule) {}
 
     IpPart ip;
+    const OpaqueMatch* header = nullptr;  // the ip part as read from the kernel, if kept so
     std::string error;
     bool overLimit = false;
 
@@ -237,7 +238,12 @@ class EntryBuilder {
     }
     void operator()(const LimitMatch& m) { add(kLimit, "limit", 0, m); }
     void operator()(const MacMatch& m) { add(kMac, "mac", 0, m); }
-    void operator()(const OpaqueMatch& m) { opaque_.push_back(&m); }
+    void operator()(const OpaqueMatch& m) {
+        if (m.header)
+            header = &m;
+        else
+            opaque_.push_back(&m);
+    }
 
     /// Whether the matches visited next were given after the rule's comment.
     void afterComment(bool after) { afterComment_ = after; }
@@ -378,6 +384,12 @@ class TableEncoder {
             if (!target) return false;
             const size_t start = size();
             Bytes entry = makeEntry(family_, b.ip, *mb, *target);
+            if (b.header) {
+                const size_t ipSize = family_ == Family::V4 ? sizeof(ipt_ip) : sizeof(ip6t_ip6);
+                if (b.header->ext.data.size() != ipSize)
+                    return report(rule, chain, "a kept ip header of another size", false);
+                std::copy(b.header->ext.data.begin(), b.header->ext.data.end(), entry.begin());
+            }
             const size_t verdictPos =
                 start + (entry.size() - target->size()) + sizeof(xt_entry_target);
             if (std::holds_alternative<NoTarget>(rule.target))  // fall through: the next entry
@@ -474,7 +486,8 @@ struct EntryView {
     uint32_t offset = 0;
     uint32_t next = 0;
     IpPart ip;
-    uint8_t badFlags = 0;  // fragment / tos conditions policyc cannot represent
+    /// The ip part as the kernel holds it, when policyc's matches would not write it so.
+    std::optional<Bytes> opaqueHeader;
     std::vector<XtView> matches;
     XtView target;
 };
@@ -500,7 +513,7 @@ bool readIp(const Ip& ip, const Addr& src, const Addr& dst, const Addr& smsk, co
     auto prefix = [&](const Addr& a, const Addr& m,
                       bool inv) -> std::optional<std::optional<Prefix>> {
         auto length = prefixLength(reinterpret_cast<const uint8_t*>(&m), len);
-        if (!length) return std::nullopt;
+        if (!length) return std::optional<Prefix>{};  // no prefix: kept in the opaque header
         if (*length == 0 && !inv) return std::optional<Prefix>{};
         Prefix pr;
         pr.addr.family = f;
@@ -554,8 +567,6 @@ std::optional<EntryView> readEntry(const Blob& blob, uint32_t off, std::string& 
         ok = readIp(x.ip, x.ip.src, x.ip.dst, x.ip.smsk, x.ip.dmsk, blob.family, e.ip,
                     IPT_INV_SRCIP, IPT_INV_DSTIP, IPT_INV_VIA_IN, IPT_INV_VIA_OUT);
         e.ip.isGoto = x.ip.flags & IPT_F_GOTO;
-        e.badFlags =
-            static_cast<uint8_t>((x.ip.flags & IPT_F_FRAG) | (x.ip.invflags & IPT_INV_FRAG));
     } else {
         ip6t_entry x;
         std::memcpy(&x, base, sizeof x);
@@ -564,8 +575,12 @@ std::optional<EntryView> readEntry(const Blob& blob, uint32_t off, std::string& 
         ok = readIp(x.ipv6, x.ipv6.src, x.ipv6.dst, x.ipv6.smsk, x.ipv6.dmsk, blob.family, e.ip,
                     IP6T_INV_SRCIP, IP6T_INV_DSTIP, IP6T_INV_VIA_IN, IP6T_INV_VIA_OUT);
         e.ip.isGoto = x.ipv6.flags & IP6T_F_GOTO;
-        e.badFlags = static_cast<uint8_t>(x.ipv6.flags & IP6T_F_TOS);
     }
+    // Whatever policyc would not write back from what it read (a fragment test, a mask that
+    // is no prefix, host bits outside the mask, a tos flag ...) keeps the ip part verbatim.
+    const size_t ipSize = blob.family == Family::V4 ? sizeof(ipt_ip) : sizeof(ip6t_ip6);
+    if (ok && std::memcmp(makeEntry(blob.family, e.ip, {}, {}).data(), base, ipSize) != 0)
+        e.opaqueHeader = Bytes(base, base + ipSize);
     if (!ok || e.next < targetOffset + sizeof(xt_entry_target) || targetOffset < hdr ||
         off + e.next > blob.entries.size()) {
         error = "malformed entry at offset " + std::to_string(off);
@@ -705,7 +720,6 @@ class TableDecoder {
     std::optional<Rule> decodeRule(const EntryView& e, const Chain& chain) {
         const std::string where =
             "chain " + chain.name + " rule " + std::to_string(chain.rules.size() + 1);
-        if (e.badFlags) return failRule(where, "a fragment or tos condition");
         Rule rule;
         XtContext ctx{blob_.family, {}};
         std::optional<uint8_t> impliedProto;
@@ -742,6 +756,7 @@ class TableDecoder {
             }
         }
         headerMatches(e.ip, impliedProto, rule.matches);
+        if (e.opaqueHeader) rule.matches.push_back(OpaqueMatch{{"", 0, *e.opaqueHeader}, 0, true});
         if (portModule) markPortModule(rule.matches);
         // The header is no module, except the protocol's when it opens the port module.
         beforeComment.resize(rule.matches.size(), false);

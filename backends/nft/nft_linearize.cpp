@@ -694,7 +694,15 @@ void matchStmt(Ctx& ctx, const RuleInfo& info, const Match& m, const std::string
             [&](const AddrTypeMatch& a) { fibStmt(ctx, a); },
             [&](const LimitMatch& l) { limitStmt(ctx, l); },
             [&](const MacMatch& mac) { macStmt(ctx, mac); },
-            [&](const OpaqueMatch& o) { opaqueError(ctx, "match", o.ext); },
+            [&](const OpaqueMatch& o) {
+                if (o.header)
+                    ctx.errors->push_back(
+                        "an iptables ip header condition (read from a legacy table, not "
+                        "understood by policyc: -f, a mask that is no prefix ...) has no "
+                        "nftables form");
+                else
+                    opaqueError(ctx, "match", o.ext);
+            },
         },
         m);
 }

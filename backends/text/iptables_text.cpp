@@ -298,7 +298,10 @@ struct MatchRenderer {
         b.option(kMac, "mac", 0, bang(m.negated) + "--mac-source " + macText(m.mac));
     }
     void operator()(const OpaqueMatch& m) {
-        b.opaque(m.position, " -m " + m.ext.name + opaqueOptions(m.ext));
+        if (m.header)  // before -s: the header policyc could not spell, whole
+            b.header(kSrc, "--opaque-header " + toHex(m.ext.data));
+        else
+            b.opaque(m.position, " -m " + m.ext.name + opaqueOptions(m.ext));
     }
 
     void addrItem(const AddrMatch& m, const AddrItem& item) {

@@ -284,7 +284,9 @@ std::string matchText(const RuleContext& ctx, const Match& m) {
                 return "ether saddr " + neq(mac.negated) + macText(mac.mac);
             },
             // As nft lists an xtables compat expression; it has no loadable text.
-            [](const OpaqueMatch& o) { return "xt match " + nftString(o.ext.name); },
+            [](const OpaqueMatch& o) {
+                return o.header ? std::string("xt ip header") : "xt match " + nftString(o.ext.name);
+            },
         },
         m);
 }

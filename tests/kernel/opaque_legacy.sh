@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Legacy apply next to rules of extensions policyc does not model (recent, statistic, NFLOG,
-# hashlimit, TOS, length, rt, hl, TRACE, conntrack --ctorigdst ...), written by
+# hashlimit, TOS, length, rt, hl, TRACE, conntrack --ctorigdst ..., and ip header conditions:
+# -f, a mask that is no prefix), written by
 # iptables-legacy in a scratch netns. policyc decodes them as opaque elements (ir::OpaqueMatch,
-# ir::OpaqueTarget) and loads them back byte for byte with its own blob:
+# ir::OpaqueTarget, an OpaqueMatch holding the whole ip part) and loads them back byte for byte
+# with its own blob:
 #  - apply succeeds, and iptables-legacy-save lists every foreign rule exactly as before, in its
 #    place (the independent oracle: libxtables decodes the bytes policyc re-loaded);
 #  - in mangle OUTPUT, where the policy's app hooks its chain, the foreign rule stays after
@@ -38,6 +40,9 @@ ipt -A INPUT -p tcp --dport 22 -m recent --name ssh --set
 ipt -A INPUT -p tcp --dport 22 -m recent --name ssh --rcheck --seconds 60 --hitcount 4 -j DROP
 ipt -A INPUT -m statistic --mode random --probability 0.25 -j NFLOG --nflog-group 3
 ipt -A INPUT -m comment --comment "before the unknown" -m conntrack --ctorigdst 10.0.0.1 -j ACCEPT
+# ip header conditions policyc does not model: kept as the entry's whole ip part
+ipt -A INPUT -f -j DROP
+ipt -A INPUT ! -f -s 10.0.0.0/255.0.255.0 -p udp --dport 53 -j ACCEPT
 ipt -N F2B
 ipt -A F2B -m hashlimit --hashlimit-above 10/sec --hashlimit-name h1 -j DROP
 ipt -A F2B -j RETURN
@@ -72,6 +77,7 @@ run diff "$work/policy.pol" --backend legacy > "$work/diff" 2>&1 || no "diff aft
 run lint --live > "$work/lint" 2>&1
 for what in "filter' chain F2B rule 1's match 'hashlimit'" "chain INPUT rule 2's match 'recent'" \
             "chain INPUT rule 4's match 'statistic', target 'NFLOG'" "chain INPUT rule 5's match 'conntrack'" \
+            "chain INPUT rule 6's ip header condition" "chain INPUT rule 7's ip header condition" \
             "mangle' chain OUTPUT rule 2's match 'length', target 'TOS'" "raw' chain OUTPUT rule 1's match 'pkttype', target 'TRACE'" \
             "IPv6 table 'filter' chain INPUT rule 1's match 'rt'" "IPv6 table 'filter' chain INPUT rule 2's match 'hl'"; do
     grep -qF -- "$what was not analysed" "$work/lint" || no "lint --live does not name $what: $(cat "$work/lint")"

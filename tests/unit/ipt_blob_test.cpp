@@ -14,6 +14,7 @@
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_mark.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -423,6 +424,50 @@ TEST_CASE("ipt blob: an unknown match or target is kept byte for byte, in its pl
     const auto nft = policyc::backends::nft::linearize(host({*table}));
     REQUIRE(nft.errors.size() == 2);
     CHECK(nft.errors[0].find("iptables match 'zzz' revision 1") != std::string::npos);
+}
+
+TEST_CASE("ipt blob: an ip part policyc cannot spell is kept whole beside what it reads") {
+    // Conditions no iptables option of policyc writes: ip6's tos flag, a v4 mask that is no
+    // prefix with host bits outside it. The first entry of filter is INPUT's rule.
+    auto check = [](Family f, TableFamily tf, auto patch) {
+        const Host h = host({table(tf, "filter", {chain("INPUT", {rule({proto(kTcp)}, Drop{})})})});
+        Diagnostics diags;
+        auto blob = encodeTable(h, f, "filter", diags);
+        REQUIRE(blob);
+        patch(blob->entries.data());
+        auto table = decodeTable(*blob, diags);
+        REQUIRE_MESSAGE(table, (diags.empty() ? std::string() : diags.items().back().message));
+        const Rule& r = table->chains.at(0).rules.at(0);
+        CHECK(std::find(r.matches.begin(), r.matches.end(), Match{proto(kTcp)}) != r.matches.end());
+        const auto header = std::find_if(r.matches.begin(), r.matches.end(), [](const Match& m) {
+            const auto* o = std::get_if<OpaqueMatch>(&m);
+            return o && o->header;
+        });
+        REQUIRE(header != r.matches.end());
+        CHECK(std::get<OpaqueMatch>(*header).ext.data.size() ==
+              (f == Family::V4 ? sizeof(ipt_ip) : sizeof(ip6t_ip6)));
+        auto again = encodeTable(host({*table}), f, "filter", diags);
+        REQUIRE(again);
+        CHECK(again->entries == blob->entries);
+        CHECK(renderIptables(host({*table}), f).find("-A INPUT --opaque-header ") !=
+              std::string::npos);
+        CHECK(policyc::backends::nft::linearize(host({*table})).errors.size() == 1);
+    };
+    check(Family::V6, TableFamily::Ip6, [](uint8_t* entry) {
+        ip6t_ip6 ip6;
+        std::memcpy(&ip6, entry, sizeof ip6);
+        ip6.flags |= IP6T_F_TOS;
+        ip6.tos = 0x10;
+        std::memcpy(entry, &ip6, sizeof ip6);
+    });
+    check(Family::V4, TableFamily::Ip, [](uint8_t* entry) {
+        ipt_ip ip4;
+        std::memcpy(&ip4, entry, sizeof ip4);
+        const uint8_t src[4] = {10, 1, 2, 3}, mask[4] = {255, 0, 255, 0};
+        std::memcpy(&ip4.src, src, 4);
+        std::memcpy(&ip4.smsk, mask, 4);
+        std::memcpy(entry, &ip4, sizeof ip4);
+    });
 }
 
 TEST_CASE("ipt blob: a jump to a missing chain and an over-long comment are diagnosed") {
