@@ -197,6 +197,35 @@ void sortMatches(std::vector<Match>& matches) {
     }
 }
 
+void sortMatches(std::vector<Match>& matches, std::vector<SourceSpan>& spans) {
+    if (spans.size() != matches.size()) return sortMatches(matches);
+    std::vector<size_t> order(matches.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        if (matches[a].index() != matches[b].index())
+            return matches[a].index() < matches[b].index();
+        return matchSubKey(matches[a]) < matchSubKey(matches[b]);
+    });
+    std::vector<Match> sortedMatches;
+    std::vector<SourceSpan> sortedSpans;
+    sortedMatches.reserve(order.size());
+    sortedSpans.reserve(order.size());
+    for (size_t i : order) {
+        sortedMatches.push_back(std::move(matches[i]));
+        sortedSpans.push_back(spans[i]);
+    }
+    matches = std::move(sortedMatches);
+    spans = std::move(sortedSpans);
+}
+
+SourceSpan Rule::partSpan(std::optional<size_t> match) const {
+    const SourceSpan& s = !match ? parts.target
+                          : parts.matches.size() == matches.size() && *match < matches.size()
+                              ? parts.matches[*match]
+                              : span;
+    return s.valid() ? s : span;
+}
+
 std::optional<Family> ruleFamily(const Rule& rule) {
     std::optional<Family> fam;
     auto note = [&](Family f) { fam = f; };

@@ -315,6 +315,15 @@ struct Suppressions {
     bool operator==(const Suppressions&) const { return true; }
 };
 
+/// Where a rule's matches (aligned with Rule::matches, when the lowering knows them) and its
+/// target were written, so that a kernel refusal of one expression points inside the rule.
+/// Metadata like spans: never part of equality; empty (or shorter) means "the rule's span".
+struct RuleParts {
+    std::vector<SourceSpan> matches;
+    SourceSpan target;
+    bool operator==(const RuleParts&) const { return true; }
+};
+
 struct Rule {
     /// Kept in canonical order (see sortMatches) so that equal rules compare equal however
     /// their source spelled them; renderers choose their own output order.
@@ -326,7 +335,11 @@ struct Rule {
     std::optional<uint32_t> commentAt;
     Suppressions allow;
     SourceSpan span;
+    RuleParts parts;
     bool operator==(const Rule&) const = default;
+
+    /// Where match `i` (or, for nullopt, the target) was written; the rule's span if unknown.
+    SourceSpan partSpan(std::optional<size_t> match) const;
 };
 
 enum class ChainPolicy : uint8_t { None, Accept, Drop };
@@ -488,6 +501,8 @@ std::string protoName(uint8_t proto);
 /// Puts matches in canonical order: by kind (variant index), then direction or owner kind,
 /// keeping the relative order of otherwise equal keys.
 void sortMatches(std::vector<Match>& matches);
+/// The same order, keeping `spans` (one per match) aligned with the matches.
+void sortMatches(std::vector<Match>& matches, std::vector<SourceSpan>& spans);
 
 /// The words the .pol language (and the JSON rendering) use for these enums.
 std::string_view tableFamilyName(TableFamily f);

@@ -88,8 +88,13 @@ class RuleLowering {
     std::optional<ir::Rule> run(const ast::Rule& src) {
         rule_.span = src.span;
         for (const auto& a : src.annotations) annotation(a);
-        for (const auto& m : src.matches) match(m);
+        for (const auto& m : src.matches) {
+            match(m);
+            // every match a clause lowers to (`tcp dport` makes two) points at the clause
+            rule_.parts.matches.resize(rule_.matches.size(), m.span);
+        }
         statement(src.statement);
+        rule_.parts.target = src.statement.span;
         if (src.comment) {
             if (src.comment->size() > 255) {
                 diags_.report(Code::E205, src.span,
@@ -100,7 +105,7 @@ class RuleLowering {
         }
         dedupeProtocols();
         checkNatPorts(src.statement);
-        ir::sortMatches(rule_.matches);
+        ir::sortMatches(rule_.matches, rule_.parts.matches);
         checkFamilies();
         if (!ok_) return std::nullopt;
         return std::move(rule_);
@@ -588,8 +593,10 @@ class RuleLowering {
     void dedupeProtocols() {
         std::optional<ir::ProtoMatch> seen;
         std::vector<ir::Match> out;
+        std::vector<SourceSpan> spans;
         out.reserve(rule_.matches.size());
-        for (auto& m : rule_.matches) {
+        for (size_t i = 0; i < rule_.matches.size(); ++i) {
+            ir::Match& m = rule_.matches[i];
             if (auto* p = std::get_if<ir::ProtoMatch>(&m)) {
                 if (seen && *seen == *p) continue;
                 if (seen && !seen->negated && !p->negated) {
@@ -601,8 +608,10 @@ class RuleLowering {
                 seen = *p;
             }
             out.push_back(std::move(m));
+            spans.push_back(rule_.parts.matches[i]);
         }
         rule_.matches = std::move(out);
+        rule_.parts.matches = std::move(spans);
     }
 
     /// NAT to ports rewrites a transport header, so both iptables and nft require the rule to

@@ -89,13 +89,22 @@ class NftStep : public ApplyStep {
         SourceSpan span = span_;
         std::ostringstream msg;
         msg << "the kernel refused the nftables update: " << error.message;
+        if (!error.kernelMessage.empty()) msg << ": " << error.kernelMessage;
         if (error.object) {
             const NftObject& o = wanted_.objects[*error.object];
             span = o.span;
             if (o.kind == NftObject::Kind::Rule || o.kind == NftObject::Kind::Set)
-                msg << " (chain " << o.chainName << ", rule " << o.ruleIndex + 1 << ")";
+                msg << " (chain " << o.chainName << ", rule " << o.ruleIndex + 1;
             else if (o.kind == NftObject::Kind::Chain)
-                msg << " (chain " << o.chainName << ")";
+                msg << " (chain " << o.chainName;
+            // The extended ACK names the expression: point at the match or statement that
+            // produced it.
+            if (o.kind == NftObject::Kind::Rule && error.expression &&
+                *error.expression < o.exprSpans.size()) {
+                span = o.exprSpans[*error.expression];
+                msg << ", its '" << expressionName(o, *error.expression) << "' expression";
+            }
+            if (o.kind != NftObject::Kind::Table) msg << ")";
         } else if (error.errnum == ERESTART) {
             msg << " (the ruleset changed since it was read; nothing was changed)";
         } else if (error.errnum == EPERM) {
