@@ -3,6 +3,8 @@
 // the host uses, whether table `policyc` existed and dumps it; apply replaces those tables in one
 // transaction guarded by the ruleset generation; undo deletes what did not exist and re-adds the
 // dumped tables in one transaction.
+#include <algorithm>
+#include <array>
 #include <sstream>
 
 #include "backends/apply_step.h"
@@ -16,6 +18,26 @@ namespace policyc::backends {
 namespace {
 
 using namespace nft;
+
+/// Expressions whose hook (and chain type) nf_tables checks only when it validates the whole
+/// table: a refusal then is EOPNOTSUPP on the rule without an extended ACK offset.
+bool hookRestricted(std::string_view name) {
+    static const std::array<std::string_view, 6> kNames = {"socket", "tproxy", "reject",
+                                                           "nat",    "masq",   "redir"};
+    return std::find(kNames.begin(), kNames.end(), name) != kNames.end();
+}
+
+/// The one expression of rule `o` the kernel's hook validation can refuse, if exactly one IR
+/// element produced such expressions.
+std::optional<size_t> soleHookRestricted(const NftObject& o) {
+    std::optional<size_t> found;
+    for (size_t i = 0; i < o.exprOrigins.size(); ++i) {
+        if (!hookRestricted(expressionName(o, i))) continue;
+        if (found && o.exprOrigins[*found] != o.exprOrigins[i]) return std::nullopt;
+        if (!found) found = i;
+    }
+    return found;
+}
 
 class NftStep : public ApplyStep {
   public:
@@ -103,6 +125,13 @@ class NftStep : public ApplyStep {
                 *error.expression < o.exprSpans.size()) {
                 span = o.exprSpans[*error.expression];
                 msg << ", its '" << expressionName(o, *error.expression) << "' expression";
+            } else if (o.kind == NftObject::Kind::Rule && error.errnum == EOPNOTSUPP) {
+                if (auto k = soleHookRestricted(o); k && *k < o.exprSpans.size()) {
+                    span = o.exprSpans[*k];
+                    msg << "; the kernel names no expression, and only its '"
+                        << expressionName(o, *k)
+                        << "' expression is limited to some hooks and chain types";
+                }
             }
             if (o.kind != NftObject::Kind::Table) msg << ")";
         } else if (error.errnum == ERESTART) {
