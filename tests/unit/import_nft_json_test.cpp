@@ -226,10 +226,6 @@ TEST_CASE("import_nft_json: each statement nft prints becomes its IR") {
          {CgroupMatch{false, "/torrent"}},
          SetMark{{2, 0xffffffff}}},
         {"ip",
-         R"([{"match": {"op": "==", "left": {"meta": {"key": "iif"}}, "right": "lo"}}, {"accept": null}])",
-         {IfaceMatch{IfaceDirection::In, false, "lo"}},
-         Accept{}},
-        {"ip",
          R"([{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "protocol"}}, "right": "tcp"}}, {"accept": null}])",
          {ProtoMatch{6, false}},
          Accept{}},
@@ -344,6 +340,22 @@ TEST_CASE("import_nft_json: what the IR cannot hold is a located error") {
             auto r = importText(docWith("inet", baseChain("inet", "filter", "input", 0), expr));
             CHECK_FALSE(r->host);
             CHECK(firstError(*r).find("rule handle 7: ") != std::string::npos);
+        }
+    }
+    SUBCASE("an interface index (meta iif/oif, as nft -j lists them) names the by-name match") {
+        for (std::string_view key : {"iif", "oif"}) {
+            CAPTURE(key);
+            auto r = importText(docWith(
+                "ip", baseChain("ip", "filter", "input", 0),
+                R"([{"match": {"op": "==", "left": {"meta": {"key": ")" + std::string(key) +
+                    R"("}}, "right": "lo"}}, {"accept": null}])"));
+            CHECK_FALSE(r->host);
+            const std::string e = firstError(*r);
+            CAPTURE(e);
+            CHECK(e.find("dump.json:1:") == 0);
+            CHECK(e.find("rule handle 7: 'meta " + std::string(key) + "' (an interface index") !=
+                  std::string::npos);
+            CHECK(e.find("'" + std::string(key) + "name' matches by name") != std::string::npos);
         }
     }
     SUBCASE("a chain with rules that stands for no iptables chain") {
