@@ -635,7 +635,12 @@ bool RuleReader::metaMatch(const std::string& key, bool neg, const Json& right) 
         addProto(*p, neg);
         return true;
     }
-    if (key == "iifname" || key == "oifname" || key == "iif" || key == "oif") {
+    if (key == "iif" || key == "oif")
+        // nft resolves the name to the device's index when it loads the rule: the rule then
+        // follows that device, not a later one of the same name, as iifname/oifname would.
+        return fail("'meta " + key + "' (an interface index, fixed when the rule was loaded; '" +
+                    key + "name' matches by name and is policyc's interface match)");
+    if (key == "iifname" || key == "oifname") {
         const std::string* s = stringOf(right);
         if (!s) return fail("'meta " + key + "' with " + shown(right) + " (one name only)");
         std::string name = *s;

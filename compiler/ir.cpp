@@ -191,7 +191,8 @@ bool matchOrder(const Match& a, const Match& b) {
 }  // namespace
 
 std::optional<uint64_t> sortMatchesAroundComment(std::vector<Match>& matches,
-                                                 const std::vector<bool>& beforeComment) {
+                                                 const std::vector<bool>& beforeComment,
+                                                 std::vector<SourceSpan>* spans) {
     std::vector<size_t> order(matches.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(),
@@ -209,6 +210,12 @@ std::optional<uint64_t> sortMatchesAroundComment(std::vector<Match>& matches,
         after = after || !before;
     }
     matches = std::move(sorted);
+    if (spans && spans->size() == order.size()) {
+        std::vector<SourceSpan> sortedSpans;
+        sortedSpans.reserve(order.size());
+        for (size_t i : order) sortedSpans.push_back((*spans)[i]);
+        *spans = std::move(sortedSpans);
+    }
     if (!after || matches.size() > 64) return std::nullopt;
     return mask;
 }
@@ -231,6 +238,14 @@ void sortMatches(std::vector<Match>& matches) {
                            matches.begin() + static_cast<long>(i) + 1);
         matches[j] = std::move(m);
     }
+}
+
+SourceSpan Rule::partSpan(std::optional<size_t> match) const {
+    const SourceSpan& s = !match ? parts.target
+                          : parts.matches.size() == matches.size() && *match < matches.size()
+                              ? parts.matches[*match]
+                              : span;
+    return s.valid() ? s : span;
 }
 
 std::optional<Family> ruleFamily(const Rule& rule) {

@@ -320,6 +320,15 @@ struct Suppressions {
     bool operator==(const Suppressions&) const { return true; }
 };
 
+/// Where a rule's matches (aligned with Rule::matches, when the lowering knows them) and its
+/// target were written, so that a kernel refusal of one expression points inside the rule.
+/// Metadata like spans: never part of equality; empty (or shorter) means "the rule's span".
+struct RuleParts {
+    std::vector<SourceSpan> matches;
+    SourceSpan target;
+    bool operator==(const RuleParts&) const { return true; }
+};
+
 struct Rule {
     /// Kept in canonical order (see sortMatches) so that equal rules compare equal however
     /// their source spelled them; renderers choose their own output order.
@@ -333,7 +342,11 @@ struct Rule {
     std::optional<uint64_t> commentAfter;
     Suppressions allow;
     SourceSpan span;
+    RuleParts parts;
     bool operator==(const Rule&) const = default;
+
+    /// Where match `i` (or, for nullopt, the target) was written; the rule's span if unknown.
+    SourceSpan partSpan(std::optional<size_t> match) const;
 };
 
 enum class ChainPolicy : uint8_t { None, Accept, Drop };
@@ -499,8 +512,10 @@ void sortMatches(std::vector<Match>& matches);
 /// sortMatches, for a rule whose comment stands among its matches: `beforeComment[i]` says
 /// whether matches[i] was given before it. Returns Rule::commentAfter for the sorted matches;
 /// nullopt when nothing follows the comment, or past 64 matches (then the comment goes last).
+/// `spans`, when given with one per match (RuleParts::matches), stays aligned with them.
 std::optional<uint64_t> sortMatchesAroundComment(std::vector<Match>& matches,
-                                                 const std::vector<bool>& beforeComment);
+                                                 const std::vector<bool>& beforeComment,
+                                                 std::vector<SourceSpan>* spans = nullptr);
 
 /// Whether matches[i] of a rule with this Rule::commentAfter comes before its comment.
 inline bool precedesComment(const std::optional<uint64_t>& commentAfter, size_t i) {

@@ -93,6 +93,7 @@ class RuleLowering {
             clauseOf_.resize(rule_.matches.size(), i);
         }
         statement(src.statement);
+        rule_.parts.target = src.statement.span;
         if (src.comment) {
             if (src.comment->size() > 255) {
                 diags_.report(Code::E205, src.span,
@@ -104,13 +105,13 @@ class RuleLowering {
         dedupeProtocols();
         keepFullPortRanges();
         checkNatPorts(src.statement);
-        if (src.commentAt && !rule_.comment.empty()) {
-            std::vector<bool> before(rule_.matches.size());
+        // every match a clause lowers to (`tcp dport` makes two) points at the clause
+        for (size_t c : clauseOf_) rule_.parts.matches.push_back(src.matches[c].span);
+        std::vector<bool> before(rule_.matches.size(), true);
+        if (src.commentAt && !rule_.comment.empty())
             for (size_t i = 0; i < before.size(); ++i) before[i] = clauseOf_[i] < *src.commentAt;
-            rule_.commentAfter = ir::sortMatchesAroundComment(rule_.matches, before);
-        } else {
-            ir::sortMatches(rule_.matches);
-        }
+        rule_.commentAfter =
+            ir::sortMatchesAroundComment(rule_.matches, before, &rule_.parts.matches);
         checkFamilies();
         if (!ok_) return std::nullopt;
         return std::move(rule_);

@@ -94,11 +94,16 @@ int noopCb(const nlmsghdr*, void*) { return MNL_CB_OK; }
 
 const std::string kTable(kTableName);
 
-/// A growing buffer of netlink messages, remembering which object each sequence number is.
+/// A growing buffer of netlink messages, remembering which object each sequence number is and
+/// where its message starts in `buf`.
 struct Batch {
+    struct Sent {
+        std::optional<size_t> object;
+        size_t at = 0;
+    };
     std::vector<char> buf;
     size_t used = 0;
-    std::map<uint32_t, std::optional<size_t>> objectOfSeq;
+    std::map<uint32_t, Sent> objectOfSeq;
     size_t acks = 0;
 
     char* tail() {
@@ -107,11 +112,11 @@ struct Batch {
         return buf.data() + used;
     }
     void commit(nlmsghdr* nlh, std::optional<size_t> object, bool acked) {
-        used += NLMSG_ALIGN(nlh->nlmsg_len);
         if (acked) {
-            objectOfSeq[nlh->nlmsg_seq] = object;
+            objectOfSeq[nlh->nlmsg_seq] = {object, used};
             ++acks;
         }
+        used += NLMSG_ALIGN(nlh->nlmsg_len);
     }
 };
 
@@ -186,14 +191,77 @@ bool collectAcks(NftSocket& s, AckState& st) {
             st.failed = true;
             st.error->errnum = -err->error;
             st.error->message = std::strerror(-err->error);
+            const ExtAck ack = parseExtAck(nlh);
+            st.error->kernelMessage = ack.message;
             auto it = st.batch->objectOfSeq.find(nlh->nlmsg_seq);
-            if (it != st.batch->objectOfSeq.end()) st.error->object = it->second;
+            if (it == st.batch->objectOfSeq.end()) continue;
+            st.error->object = it->second.object;
+            const auto* sent =
+                reinterpret_cast<const nlmsghdr*>(st.batch->buf.data() + it->second.at);
+            if (ack.offset && NFNL_MSG_TYPE(sent->nlmsg_type) == NFT_MSG_NEWRULE)
+                st.error->expression = expressionAt(sent, *ack.offset);
         }
     }
     return !st.failed;
 }
 
 }  // namespace
+
+namespace {
+
+/// Calls `f` on each attribute in [from, from + len) (libmnl's iteration macros are C only).
+template <typename F>
+void eachAttr(const void* from, size_t len, F f) {
+    const auto* attr = static_cast<const nlattr*>(from);
+    int left = static_cast<int>(len);
+    while (mnl_attr_ok(attr, left)) {
+        f(attr);
+        left -= static_cast<int>(MNL_ALIGN(attr->nla_len));
+        attr = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(attr) +
+                                               MNL_ALIGN(attr->nla_len));
+    }
+}
+
+}  // namespace
+
+ExtAck parseExtAck(const nlmsghdr* nlh) {
+    ExtAck ack;
+    if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(nlmsgerr))
+        return ack;
+    const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+    // The TLVs follow the echoed request: all of it, or its header only when capped.
+    size_t skip = sizeof(nlmsgerr);
+    if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) skip += err->msg.nlmsg_len - sizeof(nlmsghdr);
+    skip = NLMSG_ALIGN(skip);
+    if (NLMSG_HDRLEN + skip > nlh->nlmsg_len) return ack;
+    const char* payload = static_cast<const char*>(mnl_nlmsg_get_payload(nlh));
+    eachAttr(payload + skip, nlh->nlmsg_len - NLMSG_HDRLEN - skip, [&](const nlattr* attr) {
+        const uint16_t type = mnl_attr_get_type(attr);
+        if (type == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+            ack.message = mnl_attr_get_str(attr);
+        else if (type == NLMSGERR_ATTR_OFFS && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+            ack.offset = mnl_attr_get_u32(attr);
+    });
+    return ack;
+}
+
+std::optional<size_t> expressionAt(const nlmsghdr* rule, uint32_t offset) {
+    const auto* base = reinterpret_cast<const char*>(rule);
+    const size_t first = NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg));
+    if (rule->nlmsg_len < first) return std::nullopt;
+    std::optional<size_t> found;
+    eachAttr(base + first, rule->nlmsg_len - first, [&](const nlattr* list) {
+        if (mnl_attr_get_type(list) != NFTA_RULE_EXPRESSIONS) return;
+        size_t index = 0;
+        eachAttr(
+            mnl_attr_get_payload(list), mnl_attr_get_payload_len(list), [&](const nlattr* elem) {
+                const auto start = static_cast<size_t>(reinterpret_cast<const char*>(elem) - base);
+                if (offset >= start && offset < start + elem->nla_len) found = index;
+                ++index;
+            });
+    });
+    return found;
+}
 
 std::optional<uint32_t> generationId(NftSocket& sock, std::string& error) {
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
@@ -227,7 +295,7 @@ bool replaceTables(NftSocket& sock, const std::vector<uint16_t>& replace, const 
     if (genid) mnl_attr_put_u32(begin, NFNL_BATCH_GENID, htonl(*genid));
     b.commit(begin, std::nullopt, false);
     // A refusal of the BEGIN message itself (ERESTART: generation changed) has this sequence.
-    b.objectOfSeq[begin->nlmsg_seq] = std::nullopt;
+    b.objectOfSeq[begin->nlmsg_seq] = {std::nullopt, 0};
     for (uint16_t family : replace) {
         addTableMsg(b, sock, NFT_MSG_NEWTABLE, family, std::nullopt);
         addTableMsg(b, sock, NFT_MSG_DELTABLE, family, std::nullopt);

@@ -35,12 +35,27 @@ class NftSocket {
     std::string error_;
 };
 
-/// What the kernel refused: the object (index into NftRuleset::objects) when known.
+/// What the kernel refused: the object (index into NftRuleset::objects) when known, and for a
+/// rule the expression its extended ACK points into.
 struct BatchError {
     std::optional<size_t> object;
+    std::optional<size_t> expression;  // index in the rule's NFTA_RULE_EXPRESSIONS
     int errnum = 0;
     std::string message;
+    std::string kernelMessage;  // NLMSGERR_ATTR_MSG, if the kernel sent one
 };
+
+/// The extended ACK (NETLINK_EXT_ACK) of an NLMSG_ERROR message: the kernel's text and the
+/// offset, from the start of the refused message's nlmsghdr, of the attribute it refused.
+struct ExtAck {
+    std::string message;
+    std::optional<uint32_t> offset;
+};
+ExtAck parseExtAck(const nlmsghdr* error);
+
+/// Which element of a NEWRULE message's NFTA_RULE_EXPRESSIONS holds byte `offset` of it (the
+/// start of the refused expression, as the kernel reports it); nullopt if none does.
+std::optional<size_t> expressionAt(const nlmsghdr* rule, uint32_t offset);
 
 /// The current ruleset generation (NFT_MSG_GETGEN); nothing on failure (message in `error`).
 /// Sends one request and runs `cb` on every answer until DONE or the ACK.

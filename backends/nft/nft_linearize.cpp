@@ -79,8 +79,17 @@ struct RuleBuilder {
     uint32_t* nextSetId;
     uint16_t family;
     std::string table;
+    const Rule* source = nullptr;
+    int32_t origin = kTargetOrigin;  // of the statement being emitted
+    std::vector<int32_t> origins;    // per expression added
 
-    void add(nftnl_expr* e) { nftnl_rule_add_expr(rule, e); }
+    void add(nftnl_expr* e) {
+        nftnl_rule_add_expr(rule, e);
+        origins.push_back(origin);
+    }
+    SourceSpan span(int32_t o) const {
+        return source->partSpan(o < 0 ? std::nullopt : std::optional<size_t>(o));
+    }
 };
 
 nftnl_expr* expr(const char* name) { return nftnl_expr_alloc(name); }
@@ -183,6 +192,7 @@ std::string anonSet(RuleBuilder& b, uint32_t flags, uint32_t keyType, uint32_t k
     NftObject obj;
     obj.kind = NftObject::Kind::Set;
     obj.family = b.family;
+    obj.span = b.span(b.origin);
     obj.set.reset(nftnl_set_alloc());
     nftnl_set* s = obj.set.get();
     const uint32_t id = (*b.nextSetId)++;
@@ -236,6 +246,7 @@ struct PayloadEq {
 struct Stmt {
     std::optional<PayloadEq> merge;
     std::function<void(RuleBuilder&)> emit;
+    int32_t origin = kTargetOrigin;  // what it comes from (see NftObject::exprOrigins)
 };
 
 Stmt payloadEq(uint32_t base, uint32_t offset, Bytes value) {
@@ -265,6 +276,7 @@ std::vector<Stmt> mergePayloads(std::vector<Stmt> in) {
 }
 
 void emit(RuleBuilder& b, const Stmt& s) {
+    b.origin = s.origin;
     if (s.merge) {
         payload(b, s.merge->base, s.merge->offset, static_cast<uint32_t>(s.merge->value.size()));
         cmp(b, NFT_CMP_EQ, s.merge->value);
@@ -941,7 +953,16 @@ void Builder::rule(TableFamily family, const Table& table, const Chain& chain, s
         ctx.body.push_back(metaEq(NFT_META_L4PROTO, {6}));
         ctx.l4 = 6;
     }
-    for (const Match* m : order) matchStmt(ctx, info, *m, cgroupRoot);
+    // What each statement comes from; a merged payload load keeps its first part's origin.
+    auto from = [&](int32_t origin, size_t head, size_t body) {
+        for (size_t i = head; i < ctx.head.size(); ++i) ctx.head[i].origin = origin;
+        for (size_t i = body; i < ctx.body.size(); ++i) ctx.body[i].origin = origin;
+    };
+    for (const Match* m : order) {
+        const size_t head = ctx.head.size(), body = ctx.body.size();
+        matchStmt(ctx, info, *m, cgroupRoot);
+        from(static_cast<int32_t>(m - r.matches.data()), head, body);
+    }
     targetStmt(ctx, r.target);
 
     NftObject obj;
@@ -956,10 +977,13 @@ void Builder::rule(TableFamily family, const Table& table, const Chain& chain, s
     nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, std::string(kTableName).c_str());
     nftnl_rule_set_str(nr, NFTNL_RULE_CHAIN, obj.chainName.c_str());
     std::vector<NftObject> sets;
-    RuleBuilder b{nr, &sets, &nextSetId, obj.family, std::string(kTableName)};
+    RuleBuilder b{nr, &sets,         &nextSetId, obj.family, std::string(kTableName),
+                  &r, kTargetOrigin, {}};
     std::vector<Stmt> all = std::move(ctx.head);
     for (Stmt& s : ctx.body) all.push_back(std::move(s));
     for (const Stmt& s : mergePayloads(std::move(all))) emit(b, s);
+    obj.exprOrigins = std::move(b.origins);
+    for (int32_t o : obj.exprOrigins) obj.exprSpans.push_back(b.span(o));
     if (!r.comment.empty()) {
         nftnl_udata_buf* ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
         nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, r.comment.c_str());
@@ -970,7 +994,6 @@ void Builder::rule(TableFamily family, const Table& table, const Chain& chain, s
     for (NftObject& s : sets) {
         s.chainName = obj.chainName;
         s.ruleIndex = index;
-        s.span = r.span;
         out.objects.push_back(std::move(s));
     }
     out.objects.push_back(std::move(obj));
@@ -1052,6 +1075,16 @@ nftnl_set_elem* copyElem(nftnl_set_elem* from) {
 }
 
 }  // namespace
+
+std::string expressionName(const NftObject& rule, size_t index) {
+    std::string name = "?";
+    nftnl_expr_iter* it = nftnl_expr_iter_create(rule.rule.get());
+    size_t i = 0;
+    for (nftnl_expr* e = nftnl_expr_iter_next(it); e; e = nftnl_expr_iter_next(it), ++i)
+        if (i == index) name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+    nftnl_expr_iter_destroy(it);
+    return name;
+}
 
 std::string debugText(const NftRuleset& ruleset) {
     std::string out;

@@ -38,20 +38,32 @@ struct NftObject {
     uint16_t family = 0;  // NFPROTO_*
     std::string chainName;
     size_t ruleIndex = 0;  // within its chain, from 0
+    /// The rule's, or for an anonymous set the match's that looks it up.
     SourceSpan span;
+    /// Rules: per expression, in order, what produced it: the index of a match in the IR rule's
+    /// matches, or kTargetOrigin for its target (and dependencies nft adds for the target).
+    std::vector<int32_t> exprOrigins;
+    /// Rules: per expression, where that match or target was written (the rule's span if the
+    /// IR does not know), so that a refusal of one expression points at its source.
+    std::vector<SourceSpan> exprSpans;
 };
+
+inline constexpr int32_t kTargetOrigin = -1;
 
 /// Everything one host puts into nf_tables, in batch order: per family the table, its chains,
 /// then each rule preceded by its anonymous sets.
 struct NftRuleset {
     std::vector<NftObject> objects;
-    std::vector<uint16_t> families;  // NFPROTO_* of every `policyc` table, in order
+    std::vector<uint16_t> families;   // NFPROTO_* of every `policyc` table, in order
     std::vector<std::string> errors;  // constructs that could not be linearized
 };
 
 /// Builds the objects; `cgroupRoot` is where cgroup v2 paths are resolved to inode ids (the
 /// cgroup2 mount: see backends/cgroup2.h).
 NftRuleset linearize(const ir::Host& host, const std::string& cgroupRoot = "/sys/fs/cgroup");
+
+/// The libnftnl name of expression `index` of rule object `rule` ("immediate", "socket" ...).
+std::string expressionName(const NftObject& rule, size_t index);
 
 /// The sets and rules as `nft --debug=netlink` prints them while loading renderNft()'s text.
 std::string debugText(const NftRuleset& ruleset);

@@ -3,6 +3,14 @@
 // the host uses, whether table `policyc` existed and dumps it; apply replaces those tables in one
 // transaction guarded by the ruleset generation; undo deletes what did not exist and re-adds the
 // dumped tables in one transaction.
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "backends/apply_step.h"
@@ -16,6 +24,26 @@ namespace policyc::backends {
 namespace {
 
 using namespace nft;
+
+/// Expressions whose hook (and chain type) nf_tables checks only when it validates the whole
+/// table: a refusal then is EOPNOTSUPP on the rule without an extended ACK offset.
+bool hookRestricted(std::string_view name) {
+    static const std::array<std::string_view, 6> kNames = {"socket", "tproxy", "reject",
+                                                           "nat",    "masq",   "redir"};
+    return std::find(kNames.begin(), kNames.end(), name) != kNames.end();
+}
+
+/// The one expression of rule `o` the kernel's hook validation can refuse, if exactly one IR
+/// element produced such expressions.
+std::optional<size_t> soleHookRestricted(const NftObject& o) {
+    std::optional<size_t> found;
+    for (size_t i = 0; i < o.exprOrigins.size(); ++i) {
+        if (!hookRestricted(expressionName(o, i))) continue;
+        if (found && o.exprOrigins[*found] != o.exprOrigins[i]) return std::nullopt;
+        if (!found) found = i;
+    }
+    return found;
+}
 
 class NftStep : public ApplyStep {
   public:
@@ -42,7 +70,17 @@ class NftStep : public ApplyStep {
         return true;
     }
 
-    bool check(Diagnostics& diags) override { return send(diags, BatchMode::Check); }
+    /// A batch without its END message makes the kernel check every message, but not the
+    /// hooks and chain types of the expressions (nft --check accepts a `tproxy` in an output
+    /// chain, for one): those it validates only on commit. So the batch is also committed in a
+    /// network namespace made for it in a child process, which vanishes with the child.
+    bool check(Diagnostics& diags) override {
+        if (!send(diags, BatchMode::Check)) return false;
+        BatchError error;
+        if (commitInScratchNetns(error)) return true;
+        report(diags, error);
+        return false;
+    }
     bool apply(Diagnostics& diags) override { return send(diags, BatchMode::Commit); }
 
     bool undo(Diagnostics& diags) override {
@@ -86,16 +124,99 @@ class NftStep : public ApplyStep {
     bool send(Diagnostics& diags, BatchMode mode) {
         BatchError error;
         if (replaceTables(sock_, wanted_.families, wanted_, genid_, error, mode)) return true;
+        report(diags, error);
+        return false;
+    }
+
+    /// The child sends back "ERRNO OBJECT EXPRESSION" (-1: none), a line with the message and
+    /// the kernel's text.
+    bool commitInScratchNetns(BatchError& error) const {
+        int fds[2];
+        if (pipe(fds) != 0) return scratchFailed(error, std::strerror(errno));
+        const pid_t child = fork();
+        if (child < 0) {
+            close(fds[0]);
+            close(fds[1]);
+            return scratchFailed(error, std::strerror(errno));
+        }
+        if (child == 0) {
+            close(fds[0]);
+            BatchError e;
+            bool ok = false;
+            if (unshare(CLONE_NEWNET) != 0) {
+                e.message =
+                    std::string("cannot make a scratch network namespace: ") + std::strerror(errno);
+            } else {
+                NftSocket sock;
+                if (!sock.error().empty())
+                    e.message = sock.error();
+                else
+                    ok = replaceTables(sock, wanted_.families, wanted_, std::nullopt, e);
+            }
+            auto index = [](const std::optional<size_t>& i) {
+                return i ? static_cast<long long>(*i) : -1LL;
+            };
+            std::ostringstream out;
+            out << e.errnum << ' ' << index(e.object) << ' ' << index(e.expression) << '\n'
+                << e.message << '\n'
+                << e.kernelMessage;
+            const std::string text = out.str();
+            if (!ok && write(fds[1], text.data(), text.size()) < 0) _exit(2);
+            _exit(ok ? 0 : 1);
+        }
+        close(fds[1]);
+        std::string text;
+        char buf[512];
+        for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
+        close(fds[0]);
+        int status = 0;
+        waitpid(child, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
+        std::istringstream in(text);
+        long long object = -1, expression = -1;
+        if (!(in >> error.errnum >> object >> expression))
+            return scratchFailed(error, "the check process failed");
+        in.ignore(1);
+        std::getline(in, error.message);
+        std::getline(in, error.kernelMessage);
+        if (object >= 0 && static_cast<size_t>(object) < wanted_.objects.size())
+            error.object = static_cast<size_t>(object);
+        if (expression >= 0) error.expression = static_cast<size_t>(expression);
+        return false;
+    }
+
+    static bool scratchFailed(BatchError& error, const std::string& why) {
+        error.message = "cannot check the batch in a scratch network namespace: " + why;
+        return false;
+    }
+
+    void report(Diagnostics& diags, const BatchError& error) const {
         SourceSpan span = span_;
         std::ostringstream msg;
         msg << "the kernel refused the nftables update: " << error.message;
+        if (!error.kernelMessage.empty()) msg << ": " << error.kernelMessage;
         if (error.object) {
             const NftObject& o = wanted_.objects[*error.object];
             span = o.span;
             if (o.kind == NftObject::Kind::Rule || o.kind == NftObject::Kind::Set)
-                msg << " (chain " << o.chainName << ", rule " << o.ruleIndex + 1 << ")";
+                msg << " (chain " << o.chainName << ", rule " << o.ruleIndex + 1;
             else if (o.kind == NftObject::Kind::Chain)
-                msg << " (chain " << o.chainName << ")";
+                msg << " (chain " << o.chainName;
+            // The extended ACK names the expression: point at the match or statement that
+            // produced it.
+            if (o.kind == NftObject::Kind::Rule && error.expression &&
+                *error.expression < o.exprSpans.size()) {
+                span = o.exprSpans[*error.expression];
+                msg << ", its '" << expressionName(o, *error.expression) << "' expression";
+            } else if (o.kind == NftObject::Kind::Rule && error.errnum == EOPNOTSUPP) {
+                if (auto k = soleHookRestricted(o); k && *k < o.exprSpans.size()) {
+                    span = o.exprSpans[*k];
+                    msg << "; the kernel names no expression, and only its '"
+                        << expressionName(o, *k)
+                        << "' expression is limited to some hooks and chain types";
+                }
+            }
+            if (o.kind != NftObject::Kind::Table) msg << ")";
         } else if (error.errnum == ERESTART) {
             msg << " (the ruleset changed since it was read; nothing was changed)";
         } else if (error.errnum == EPERM) {
@@ -104,7 +225,6 @@ class NftStep : public ApplyStep {
                    "policyc lacks CAP_NET_ADMIN here; nothing was changed)";
         }
         diags.report(Code::E301, span, msg.str());
-        return false;
     }
 
     bool fail(Diagnostics& diags, SourceSpan span, const std::string& message) {
