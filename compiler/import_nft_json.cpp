@@ -391,6 +391,7 @@ class RuleReader {
     bool familyFromMatch_ = false;
     std::vector<Match> matches_;
     std::vector<Target> actions_;
+    bool counter_ = false;  // a counter statement: the rule counts (NoTarget::counts)
     std::string error_;
 };
 
@@ -424,7 +425,8 @@ bool RuleReader::statement(const Json& stmt) {
     if (!kind) return fail("a statement that is not {\"NAME\": ...}: " + shown(stmt));
     const Json& v = stmt.begin().value();
     if (*kind == "match") return match(v);
-    if (*kind == "counter") return true;  // counters change nothing the kernel decides
+    // counters change nothing the kernel decides; a rule without other statement only counts
+    if (*kind == "counter") return counter_ = true;
     if (*kind == "accept" || *kind == "drop" || *kind == "return" || *kind == "jump" ||
         *kind == "goto" || *kind == "continue")
         return verdictTarget(*kind, v);
@@ -1019,7 +1021,7 @@ bool RuleReader::foldTarget(Target& out) {
     }
     if (a.size() > 1)
         return fail("more than one statement (the model has one target per rule, as iptables)");
-    out = a.empty() ? Target{NoTarget{}} : a.front();
+    out = a.empty() ? Target{NoTarget{counter_}} : a.front();
     return true;
 }
 

@@ -224,7 +224,11 @@ using Match = std::variant<ProtoMatch, AddrMatch, PortMatch, IfaceMatch, CtState
 // ---------------------------------------------------------------------------------------------
 // Targets: what a rule does once every match holds. Exactly one per rule, as in an ipt_entry.
 
-struct NoTarget {  // only counts
+/// No verdict or action: the packet goes on to the next rule. iptables counts every rule; in
+/// nftables only a `counter` statement counts, so a rule may hold none at all (.pol: matches
+/// closed by `;`), which `counts` tells apart from `counter`.
+struct NoTarget {
+    bool counts = true;
     bool operator==(const NoTarget&) const = default;
 };
 struct Accept {

@@ -381,7 +381,10 @@ void matchJson(JsonWriter& w, const MacMatch& m) {
 // ---------------------------------------------------------------------------------------------
 // Targets
 
-void targetJson(JsonWriter& w, const NoTarget&) { w.key("target").value("none"); }
+void targetJson(JsonWriter& w, const NoTarget& t) {
+    if (!t.counts) w.key("counts").value(false);
+    w.key("target").value("none");
+}
 void targetJson(JsonWriter& w, const Accept&) { w.key("target").value("accept"); }
 void targetJson(JsonWriter& w, const Drop&) { w.key("target").value("drop"); }
 void targetJson(JsonWriter& w, const Return&) { w.key("target").value("return"); }

@@ -314,7 +314,7 @@ std::string logText(const Log& l) {
 std::string targetText(const Target& target) {
     return std::visit(
         Overloaded{
-            [](const NoTarget&) { return std::string("counter"); },
+            [](const NoTarget& t) { return std::string(t.counts ? "counter" : ""); },
             [](const Accept&) { return std::string("accept"); },
             [](const Drop&) { return std::string("drop"); },
             [](const Return&) { return std::string("return"); },
@@ -347,6 +347,8 @@ std::string targetText(const Target& target) {
 bool commentAmongMatches(const Rule& rule) { return rule.commentAfter && !rule.comment.empty(); }
 
 bool needsTerminator(const Rule& rule) {
+    // a rule without statement is its matches closed by `;`
+    if (const auto* n = std::get_if<NoTarget>(&rule.target); n && !n->counts) return true;
     const auto* t = std::get_if<Tproxy>(&rule.target);
     return t && t->mark.mask == 0 && (rule.comment.empty() || commentAmongMatches(rule));
 }

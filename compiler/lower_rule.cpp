@@ -92,6 +92,10 @@ class RuleLowering {
             match(src.matches[i]);
             clauseOf_.resize(rule_.matches.size(), i);
         }
+        if (src.statement.key.empty() && src.matches.empty()) {
+            diags_.report(Code::E001, src.span, "a rule needs a match or a statement");
+            fail();
+        }
         statement(src.statement);
         rule_.parts.target = src.statement.span;
         if (src.comment) {
@@ -415,6 +419,8 @@ class RuleLowering {
             rule_.target = ir::Return{};
         else if (k == "counter")
             rule_.target = ir::NoTarget{};
+        else if (k.empty())  // matches closed by `;`: nothing to do, not even count (nft)
+            rule_.target = ir::NoTarget{false};
         else if (k == "notrack")
             rule_.target = ir::Notrack{};
         else if (k == "reject")

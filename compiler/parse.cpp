@@ -325,7 +325,7 @@ class AstBuilder {
             }
             r.matches.push_back(clause(m));
         }
-        r.statement = clause(ctx->statement());
+        if (ctx->statement()) r.statement = clause(ctx->statement());
         if (ctx->comment()) {
             r.comment = unquote(ctx->comment()->STRING()->getText());
             r.commentAt.reset();

@@ -875,7 +875,7 @@ class Parser {
         return std::move(c).finish(span(start, last_));
     }
 
-    // ruleDecl : annotation* matchExpr* statement comment? ';'?
+    // ruleDecl : annotation* ( matchExpr* statement comment? ';'? | matchExpr+ ';' )
     ast::Rule ruleDecl() {
         const Tok start = la();
         ast::Rule r;
@@ -883,7 +883,9 @@ class Parser {
         // Collected apart and moved into a vector of the exact size: the AST of a large
         // policy is what sets compile's peak memory.
         clauses_.clear();
+        bool anyMatch = false;
         while (matchFollows()) {
+            anyMatch = true;
             if (at(K::Comment)) {
                 consume();
                 r.comment = stringValue().text;
@@ -894,6 +896,11 @@ class Parser {
         }
         r.matches.reserve(clauses_.size());
         std::move(clauses_.begin(), clauses_.end(), std::back_inserter(r.matches));
+        if (anyMatch && at(K::Semi)) {  // matches closed by `;`: no statement
+            consume();
+            r.span = span(start, last_);
+            return r;
+        }
         r.statement = statement();
         // Greedy: `accept comment "x" drop` gives the comment to `accept`, as ANTLR does.
         if (at(K::Comment) && la(1).type == T::String) {

@@ -4,7 +4,7 @@
 // knows what each field accepts and can say "IPv6 address where IPv4 is required" with a location.
 //
 // Newlines are not significant; `;` may separate items. Every rule ends with a statement
-// (a verdict, an action, or `counter`), which is what tells where one rule stops.
+// (a verdict, an action, or `counter`) or with `;`, which is what tells where one rule stops.
 grammar Policy;
 
 file : topItem* EOF ;
@@ -89,7 +89,8 @@ tableDecl : 'table' family? name '{' chainDecl* '}' ;
 family    : 'ip' | 'ip6' | 'inet' ;
 chainDecl : 'chain' name ( 'policy' name )? '{' ruleDecl* '}' | ';' ;
 
-ruleDecl : annotation* matchExpr* statement comment? ';'? ;
+// A rule without statement (matches closed by `;`) does nothing; in nftables it does not count.
+ruleDecl : annotation* ( matchExpr* statement comment? ';'? | matchExpr+ ';' ) ;
 
 annotation : '@allow' '(' name ( ',' STRING )? ')' ;
 comment    : 'comment' STRING ;

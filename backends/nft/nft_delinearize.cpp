@@ -186,6 +186,7 @@ struct RuleReader {
     std::optional<uint8_t> l4;
     std::vector<Match> matches;
     std::vector<Target> actions;
+    bool counter = false;  // a counter statement: the rule counts (NoTarget::counts)
     std::string error;
 
     const nftnl_expr* peek(size_t k = 0) const { return i + k < ex.size() ? ex[i + k] : nullptr; }
@@ -872,7 +873,8 @@ bool readOne(RuleReader& r, const std::string& jumpPrefix) {
     if (n == "limit") return readLimit(r);
     if (n == "reject") return readReject(r);
     if (n == "log") return readLog(r);
-    if (n == "counter") return ++r.i, true;  // counters change nothing the kernel decides
+    // counters change nothing the kernel decides; a rule without other statement only counts
+    if (n == "counter") return ++r.i, r.counter = true, true;
     if (n == "notrack") return ++r.i, r.actions.push_back(Notrack{}), true;
     if (n == "masq" || n == "redir" || n == "nat" || n == "tproxy") return readImmediates(r);
     if (n == "immediate") {
@@ -898,7 +900,7 @@ bool foldTarget(RuleReader& r, Target& out) {
         return true;
     }
     if (a.size() > 1) return r.fail("more than one statement (the model has one target per rule)");
-    out = a.empty() ? Target{NoTarget{}} : a.front();
+    out = a.empty() ? Target{NoTarget{r.counter}} : a.front();
     return true;
 }
 

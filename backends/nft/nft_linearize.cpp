@@ -829,7 +829,9 @@ void targetStmt(Ctx& ctx, const Target& t) {
     };
     const std::string table = ctx.tableName;
     std::visit(Overloaded{
-                   [&](const NoTarget&) { push([](RuleBuilder& b) { simple(b, "counter"); }); },
+                   [&](const NoTarget& t) {
+                       if (t.counts) push([](RuleBuilder& b) { simple(b, "counter"); });
+                   },
                    [&](const Accept&) { push([](RuleBuilder& b) { verdict(b, NF_ACCEPT); }); },
                    [&](const Drop&) { push([](RuleBuilder& b) { verdict(b, NF_DROP); }); },
                    [&](const Return&) { push([](RuleBuilder& b) { verdict(b, NFT_RETURN); }); },

@@ -358,8 +358,10 @@ std::string portsSuffix(const std::optional<NumRange>& ports) {
 std::string targetText(const RuleContext& ctx, const Target& t) {
     return std::visit(
         Overloaded{
-            // A statement keeps the rule from being taken for a chain comment.
-            [](const NoTarget&) -> std::string { return "counter packets 0 bytes 0"; },
+            // nft lists the counter with its values; a rule without statement has matches
+            [](const NoTarget& t) -> std::string {
+                return t.counts ? "counter packets 0 bytes 0" : "";
+            },
             [](const Accept&) -> std::string { return "accept"; },
             [](const Drop&) -> std::string { return "drop"; },
             [](const Return&) -> std::string { return "return"; },
@@ -410,7 +412,8 @@ std::string ruleText(TableFamily family, std::string_view table, const Rule& rul
     if (!rule.comment.empty()) parts.push_back("comment " + nftString(rule.comment));
 
     std::string out;
-    for (const std::string& p : parts) out += (out.empty() ? "" : " ") + p;
+    for (const std::string& p : parts)
+        if (!p.empty()) out += (out.empty() ? "" : " ") + p;
     return out;
 }
 

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // conformance/nft_py: nftables' own rule tests (tests/py *.t.json + *.t.payload) imported with
-// importNftJson and linearized by the nft backend, against nft's own bytecode in the payloads.
+// importNftJson and linearized by the nft backend, against nft's own bytecode in the payloads;
+// with --kernel, also loaded by policyc's batch in a private network namespace and listed back
+// by `nft list ruleset` against the .t file's canonical form.
 // See tests/conformance/README.md, section "nftables tests/py".
+#include <sched.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -15,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/nft/nft_batch.h"
 #include "backends/nft/nft_linearize.h"
 #include "compiler/diagnostics.h"
 #include "compiler/import_nft_json.h"
@@ -67,6 +74,22 @@ std::map<std::string, ChainDef> chainDefs(const fs::path& t) {
         defs[line.substr(1, semi - 1)] = d;
     }
     return defs;
+}
+
+/// `RULE;ok[;CANONICAL]` lines of a .t file: the form `nft list ruleset` prints for RULE.
+std::map<std::string, std::string> canonicalForms(const fs::path& t) {
+    std::map<std::string, std::string> forms;
+    for (const std::string& line : splitLines(readFile(t))) {
+        if (line.empty() || line[0] == ':' || line[0] == '*' || line[0] == '#' || line[0] == '-')
+            continue;
+        std::vector<std::string> fields;
+        std::istringstream in(line);
+        for (std::string f; std::getline(in, f, ';');) fields.push_back(f);
+        if (fields.size() < 2 || trim(fields[1]) != "ok") continue;
+        const std::string rule = trim(fields[0]);
+        forms.emplace(rule, fields.size() > 2 ? trim(fields[2]) : rule);
+    }
+    return forms;
 }
 
 /// One `# RULE` entry of a payload file: its `FAMILY TABLE CHAIN` line and the lines that
@@ -130,8 +153,8 @@ std::string asOldWords(const std::string& hex, bool network) {
 /// `lookup ... 0x1`) are printed the same by both.
 std::string oldExprLine(const std::string& line, bool network) {
     std::vector<std::string> ws = words(line);
-    if (ws.size() < 2 || (ws[1] != "cmp" && ws[1] != "range" && ws[1] != "bitwise" &&
-                          ws[1] != "immediate"))
+    if (ws.size() < 2 ||
+        (ws[1] != "cmp" && ws[1] != "range" && ws[1] != "bitwise" && ws[1] != "immediate"))
         return joined(ws);
     for (std::string& w : ws)
         if (w.rfind("0x", 0) == 0 && isHex(w.substr(2))) {
@@ -268,8 +291,8 @@ std::vector<std::pair<std::string, std::string>> jsonRules(const fs::path& file)
 /// One table `family t`, one base chain `c` as the test's chain line declares it, one rule:
 /// the shape `nft -j list ruleset` prints (as tests/unit/import_nft_json_test.cpp's docWith).
 std::string document(const std::string& family, const ChainDef& c, const std::string& expr) {
-    nlohmann::json chain = {{"family", family}, {"table", "t"},   {"name", "c"},
-                            {"handle", 1},      {"type", c.type}, {"hook", c.hook},
+    nlohmann::json chain = {{"family", family}, {"table", "t"},      {"name", "c"},
+                            {"handle", 1},      {"type", c.type},    {"hook", c.hook},
                             {"prio", c.prio},   {"policy", "accept"}};
     const std::string head =
         nlohmann::json{{"metainfo", {{"version", "1.0.6"}}}}.dump() + ", " +
@@ -281,8 +304,8 @@ std::string document(const std::string& family, const ChainDef& c, const std::st
 
 enum class Fate { Exact, Differs, NotImported };
 
-/// The one difference the IR imposes most often: a rule without a verdict is an iptables rule
-/// without a target, which policyc renders (and nft encodes) as `counter`.
+/// A difference only by a trailing `counter`: what a rule without statement got before
+/// ir::NoTarget::counts told it apart from one with a counter (a column to see it come back).
 bool onlyCounterAdded(const std::vector<std::string>& want, const std::vector<std::string>& got) {
     if (got.empty() || got.back().rfind("[ counter ", 0) != 0) return false;
     for (const std::string& w : want)
@@ -293,6 +316,7 @@ bool onlyCounterAdded(const std::vector<std::string>& want, const std::vector<st
 struct Outcome {
     Fate fate = Fate::NotImported;
     std::vector<std::string> got;  // relevant lines of debugText, or the import error
+    std::optional<backends::nft::NftRuleset> ruleset;  // what policyc would load
 };
 
 Outcome run(const std::string& family, const ChainDef& chain, const std::string& expr) {
@@ -302,12 +326,83 @@ Outcome run(const std::string& family, const ChainDef& chain, const std::string&
     const auto host = importNftJson(file, "t", sources, diags);
     if (!host) {
         for (const Diagnostic& d : diags.sorted())
-            if (d.severity == Severity::Error) return {Fate::NotImported, {d.message}};
-        return {Fate::NotImported, {"(no error)"}};
+            if (d.severity == Severity::Error) return {Fate::NotImported, {d.message}, {}};
+        return {Fate::NotImported, {"(no error)"}, {}};
     }
-    const backends::nft::NftRuleset rs = backends::nft::linearize(*host);
-    if (!rs.errors.empty()) return {Fate::Differs, {"linearize error: " + rs.errors.front()}};
-    return {Fate::Differs, relevantLines(splitLines(backends::nft::debugText(rs)))};
+    backends::nft::NftRuleset rs = backends::nft::linearize(*host);
+    if (!rs.errors.empty()) return {Fate::Differs, {"linearize error: " + rs.errors.front()}, {}};
+    auto lines = relevantLines(splitLines(backends::nft::debugText(rs)));
+    return {Fate::Differs, std::move(lines), std::move(rs)};
+}
+
+// ---- --kernel: what nft lists back ----------------------------------------------------------
+
+std::string command(const std::string& cmd) {
+    std::string out;
+    if (FILE* p = popen((cmd + " 2>&1").c_str(), "r")) {
+        char buf[4096];
+        for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+        pclose(p);
+    }
+    return out;
+}
+
+/// The rules of `nft list ruleset` (a rule's continuation lines joined), counters zeroed.
+std::vector<std::string> listedRules() {
+    std::vector<std::string> rules;
+    for (const std::string& line : splitLines(command("nft list ruleset"))) {
+        const size_t tabs = line.find_first_not_of('\t');
+        if (tabs == std::string::npos || tabs < 2) continue;
+        std::string text = trim(line);
+        if (tabs == 2 && text.rfind("type ", 0) == 0) continue;
+        if (tabs > 2 && !rules.empty()) {
+            rules.back() += " " + text;
+            continue;
+        }
+        rules.push_back(text);
+    }
+    for (std::string& r : rules) {
+        const size_t c = r.find("counter packets ");
+        if (c == std::string::npos) continue;
+        const size_t end = r.find(" bytes ", c);
+        const size_t stop = end == std::string::npos ? end : r.find(' ', end + 7);
+        r = r.substr(0, c) + "counter" + (stop == std::string::npos ? "" : r.substr(stop));
+    }
+    return rules;
+}
+
+/// nft 1.0.6's own listing of RULE loaded with `nft -f` (the .t files come from a newer nft,
+/// whose canonical forms may differ): empty when nft refuses it.
+std::string nftListing(const std::string& family, const ChainDef& c, const std::string& rule) {
+    command("nft flush ruleset");
+    const std::string file = "/tmp/policyc-nft-py-" + std::to_string(getpid()) + ".nft";
+    std::ofstream(file) << "table " << family << " t {\n\tchain c {\n\t\ttype " << c.type
+                        << " hook " << c.hook << " priority " << c.prio << "; policy accept;\n\t\t"
+                        << rule << "\n\t}\n}\n";
+    const std::string err = command("nft -f " + file);
+    fs::remove(file);
+    const auto rules = listedRules();
+    return err.empty() && rules.size() == 1 ? rules[0] : "";
+}
+
+enum class Listing { Canonical, AsNft106, Different, NotLoaded };
+
+/// Loads `rs` with policyc's own batch into this (private) network namespace and lists it.
+Listing kernelListing(const backends::nft::NftRuleset& rs, const std::string& family,
+                      const ChainDef& c, const std::string& rule, const std::string& canonical,
+                      std::string& listed) {
+    command("nft flush ruleset");
+    backends::nft::NftSocket sock;
+    backends::nft::BatchError error;
+    if (!sock.error().empty() ||
+        !backends::nft::replaceTables(sock, rs.families, rs, std::nullopt, error)) {
+        listed = "load failed: " + (sock.error().empty() ? error.message : sock.error());
+        return Listing::NotLoaded;
+    }
+    const auto rules = listedRules();
+    listed = rules.size() == 1 ? rules[0] : "(" + std::to_string(rules.size()) + " rules)";
+    if (listed == canonical) return Listing::Canonical;
+    return listed == nftListing(family, c, rule) ? Listing::AsNft106 : Listing::Different;
 }
 
 struct Figures {
@@ -326,7 +421,12 @@ void printFigures(const std::string& name, const Figures& f) {
 
 struct Options {
     fs::path pyDir, expected;
-    bool verbose = false, write = false;
+    bool verbose = false, write = false, kernel = false;
+};
+
+/// --kernel figures: how the imported rules list back once policyc loaded them.
+struct ListingFigures {
+    int canonical = 0, asNft106 = 0, different = 0, notLoaded = 0, exactDifferent = 0;
 };
 
 int conformance(const Options& o) {
@@ -335,11 +435,13 @@ int conformance(const Options& o) {
         return 1;
     }
     std::set<std::string> exact;  // "DIR/FILE: RULE"
+    ListingFigures listing;
     std::map<std::string, Figures> perFile;
     Figures total;
     std::cout << std::left << std::setw(26) << "file" << std::right << std::setw(5) << "rules"
-              << std::setw(7) << "exact" << std::setw(8) << "differs" << std::setw(10)
-              << "+counter" << std::setw(13) << "not imported" << "\n";
+              << std::setw(7) << "exact" << std::setw(8) << "differs" << std::setw(10) << "+counter"
+              << std::setw(13) << "not imported"
+              << "\n";
     for (const std::string dir : {"any", "inet", "ip", "ip6"}) {
         const std::string family = dir == "any" ? "ip" : dir;  // as nft-test.py's first table
         std::vector<fs::path> files;
@@ -352,9 +454,11 @@ int conformance(const Options& o) {
             if (!fs::exists(payloadFile)) payloadFile = base + ".payload";
             if (!fs::exists(payloadFile)) continue;
             const auto defs = chainDefs(base);
+            const auto forms =
+                o.kernel ? canonicalForms(base) : std::map<std::string, std::string>{};
             const auto want = payloads(payloadFile, family);
-            const std::string name = dir + "/" + json.filename().string().substr(0,
-                                         json.filename().string().size() - 5);
+            const std::string name =
+                dir + "/" + json.filename().string().substr(0, json.filename().string().size() - 5);
             Figures fig;
             for (const auto& [rule, expr] : jsonRules(json)) {
                 const auto p = want.find(rule);
@@ -372,10 +476,29 @@ int conformance(const Options& o) {
                 total.counterOnly += counterOnly;
                 const std::string key = name + ": " + rule;
                 if (out.fate == Fate::Exact) exact.insert(key);
+                if (o.kernel && out.ruleset) {
+                    const auto form = forms.find(rule);
+                    std::string listed;
+                    const Listing l =
+                        kernelListing(*out.ruleset, family, def->second, rule,
+                                      form == forms.end() ? rule : form->second, listed);
+                    (l == Listing::Canonical   ? listing.canonical
+                     : l == Listing::AsNft106  ? listing.asNft106
+                     : l == Listing::NotLoaded ? listing.notLoaded
+                                               : listing.different)++;
+                    // the same bytecode must list as nft lists its own: anything else is a bug
+                    const bool bad = out.fate == Fate::Exact && l != Listing::Canonical &&
+                                     l != Listing::AsNft106;
+                    listing.exactDifferent += bad;
+                    if (bad || (o.verbose && l != Listing::Canonical))
+                        std::cout << (bad ? "LISTED WRONG " : "LISTED ") << key
+                                  << "\n    listed:    " << listed << "\n    canonical: "
+                                  << (form == forms.end() ? rule : form->second) << "\n";
+                }
                 if (out.fate == Fate::Differs || (o.verbose && out.fate == Fate::NotImported)) {
                     std::cout << (out.fate == Fate::NotImported ? "REFUSED "
-                                  : counterOnly                     ? "DIFFERS (+counter) "
-                                                                    : "DIFFERS ")
+                                  : counterOnly                 ? "DIFFERS (+counter) "
+                                                                : "DIFFERS ")
                               << key << "\n";
                     if (out.fate == Fate::Differs)
                         for (const std::string& l : p->second.lines)
@@ -388,6 +511,14 @@ int conformance(const Options& o) {
     }
     for (const auto& [name, fig] : perFile) printFigures(name, fig);
     printFigures("total", total);
+    if (o.kernel) {
+        std::cout << "loaded by policyc, listed by nft 1.0.6: " << listing.canonical
+                  << " as the .t canonical form, " << listing.asNft106
+                  << " as nft 1.0.6 lists the rule itself, " << listing.different
+                  << " differently, " << listing.notLoaded << " refused by the kernel; "
+                  << listing.exactDifferent << " exact rules listed wrong\n";
+        if (listing.exactDifferent > 0 || listing.notLoaded > 0) return 1;
+    }
 
     if (o.write) {
         std::ofstream outFile(o.expected);
@@ -435,14 +566,23 @@ int main(int argc, char** argv) {
             o.verbose = true;
         else if (a == "--write-expected")
             o.write = true;
+        else if (a == "--kernel")
+            o.kernel = true;
         else
             positional.push_back(a);
     }
     if (positional.size() != 2) {
-        std::cerr << "usage: policyc_nft_py_conformance PY_DIR EXPECTED [-v] [--write-expected]\n";
+        std::cerr << "usage: policyc_nft_py_conformance PY_DIR EXPECTED [-v] [--write-expected] "
+                     "[--kernel]\n";
         return 2;
     }
     o.pyDir = positional[0];
     o.expected = positional[1];
+    if (o.kernel) {
+        if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+            std::cerr << "skipped: --kernel needs root and a private network namespace\n";
+            return 77;
+        }
+    }
     return policyc::conformance::conformance(o);
 }

@@ -208,6 +208,10 @@ std::vector<RuleCase> printTargetCases() {
         {makeRule({tcp(), dport({{22, 22}})}, Accept{}, "allow \"ssh\" \\o/"),
          "tcp dport 22 accept comment \"allow \\\"ssh\\\" \\\\o/\""},
         {makeRule({}, NoTarget{}, "count"), "counter comment \"count\""},
+        // no statement at all: nft loads only the matches
+        {makeRule({tcp(), dport({{22, 22}})}, NoTarget{false}), "tcp dport 22;"},
+        {makeRule({tcp(), dport({{23, 23}})}, NoTarget{false}, "nothing"),
+         "tcp dport 23 comment \"nothing\";"},
     };
 }
 

@@ -479,6 +479,14 @@ inet policyc filter_forward
   [ cmp neq reg 1 0x00000000 ]
   [ immediate reg 0 accept ]
 
+inet policyc filter_forward
+  [ meta load iifname => reg 1 ]
+  [ cmp eq reg 1 0x31687465 0x00000000 0x00000000 0x00000000 ]
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000011 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp eq reg 1 0x00000f27 ]
+
 inet policyc filter_output
   [ meta load skuid => reg 1 ]
   [ cmp eq reg 1 0x00000000 ]
