@@ -583,12 +583,7 @@ bool RuleReader::addrMatch(Direction dir, Family f, bool neg, const Json& right)
     }
     if (items.empty()) return fail("an empty address set");
     useFamily(f, true);
-    if (!neg) {
-        matches_.push_back(AddrMatch{dir, false, std::move(items)});
-        return true;
-    }
-    // not in {a, b}: not a and not b, one negated match each (the IR's negated form has one item)
-    for (AddrItem& i : items) matches_.push_back(AddrMatch{dir, true, {std::move(i)}});
+    matches_.push_back(AddrMatch{dir, neg, std::move(items)});  // negated: none of them
     return true;
 }
 

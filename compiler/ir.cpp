@@ -75,6 +75,16 @@ Prefix Prefix::network() const {
     return p;
 }
 
+AddrRange Prefix::range() const {
+    AddrRange r{network().addr, network().addr};
+    const unsigned bytes = addr.family == Family::V4 ? 4 : 16;
+    for (unsigned i = 0; i < bytes; ++i) {
+        const int keep = static_cast<int>(length) - static_cast<int>(i * 8);
+        if (keep < 8) r.last.bytes[i] |= keep <= 0 ? 0xff : static_cast<uint8_t>(0xff >> keep);
+    }
+    return r;
+}
+
 bool Prefix::contains(const IpAddr& a) const {
     if (a.family != addr.family) return false;
     Prefix other{a, length};
@@ -184,6 +194,20 @@ bool inIptablesHeader(const Match& m) {
     return false;
 }
 
+/// "None of these addresses" does not depend on their order (unlike a positive set, which
+/// iptables expands into rules in its order): kept in address order, as nft lists it back.
+void sortNoneOf(std::vector<Match>& matches) {
+    auto first = [](const AddrItem& i) {
+        if (const auto* p = std::get_if<Prefix>(&i)) return std::make_pair(p->addr.bytes, 0);
+        return std::make_pair(std::get<AddrRange>(i).first.bytes, 1);
+    };
+    for (Match& m : matches)
+        if (auto* a = std::get_if<AddrMatch>(&m); a && a->negated && a->items.size() > 1)
+            std::stable_sort(
+                a->items.begin(), a->items.end(),
+                [&](const AddrItem& x, const AddrItem& y) { return first(x) < first(y); });
+}
+
 bool matchOrder(const Match& a, const Match& b) {
     if (a.index() != b.index()) return a.index() < b.index();
     return matchSubKey(a) < matchSubKey(b);
@@ -193,6 +217,7 @@ bool matchOrder(const Match& a, const Match& b) {
 std::optional<uint64_t> sortMatchesAroundComment(std::vector<Match>& matches,
                                                  const std::vector<bool>& beforeComment,
                                                  std::vector<SourceSpan>* spans) {
+    sortNoneOf(matches);
     std::vector<size_t> order(matches.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(),
@@ -221,6 +246,7 @@ std::optional<uint64_t> sortMatchesAroundComment(std::vector<Match>& matches,
 }
 
 void sortMatches(std::vector<Match>& matches) {
+    sortNoneOf(matches);
     const auto before = matchOrder;
     // A rule has a handful of matches: a stable insertion sort orders them the same way as
     // std::stable_sort without its temporary buffer (an allocation per rule).

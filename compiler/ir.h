@@ -32,6 +32,8 @@ struct IpAddr {
 };
 
 /// An address with a prefix length; host addresses have the full length (32 or 128).
+struct AddrRange;
+
 struct Prefix {
     IpAddr addr;
     uint8_t length = 0;
@@ -42,6 +44,8 @@ struct Prefix {
     std::string str() const;
     /// The address with host bits cleared.
     Prefix network() const;
+    /// The addresses it covers, first to last.
+    AddrRange range() const;
     bool isHost() const { return length == (addr.family == Family::V4 ? 32 : 128); }
     bool contains(const IpAddr& a) const;
 };
@@ -92,7 +96,7 @@ struct ProtoMatch {
 struct AddrMatch {
     Direction dir = Direction::Source;
     bool negated = false;
-    std::vector<AddrItem> items;  // one family; non-empty; negated matches have one item
+    std::vector<AddrItem> items;  // one family; non-empty; negated: none of them
     bool operator==(const AddrMatch&) const = default;
 };
 

@@ -199,11 +199,6 @@ class RuleLowering {
             m.items.push_back(*item);
         }
         if (m.items.empty()) return fail();
-        if (m.negated && m.items.size() > 1) {
-            diags_.report(Code::E106, c.span, "a negated address match takes one address or prefix")
-                .hint = "iptables cannot say 'not in this set'; use a separate chain with return";
-            return fail();
-        }
         rule_.matches.push_back(std::move(m));
     }
 

@@ -189,7 +189,10 @@ class EntryBuilder {
         if (m.portModule && !m.negated && !portModule_.name.empty())
             add(kProtoModule, portModule_.name, 2, m);
     }
-    void operator()(const AddrMatch& m) {
+    void operator()(const AddrMatch& whole) {
+        for (const AddrMatch& m : entryParts(whole)) addrPart(m);
+    }
+    void addrPart(const AddrMatch& m) {
         for (const AddrItem& item : m.items) {
             const bool src = m.dir == Direction::Source;
             if (const auto* p = std::get_if<Prefix>(&item)) {

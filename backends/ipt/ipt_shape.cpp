@@ -63,6 +63,23 @@ std::vector<std::vector<Match>> expandLines(const std::vector<Match>& matches) {
     return lines;
 }
 
+std::vector<AddrMatch> entryParts(const AddrMatch& m) {
+    if (!m.negated || m.items.size() < 2) return {m};
+    std::vector<AddrMatch> parts;
+    for (const AddrItem& item : m.items) {
+        const auto* p = std::get_if<Prefix>(&item);
+        if (p && parts.empty())
+            parts.push_back(AddrMatch{m.dir, true, {item}});
+        else
+            parts.push_back(AddrMatch{m.dir, true, {p ? AddrItem{p->range()} : item}});
+    }
+    // the header's prefix first, wherever it stood among the items
+    std::stable_partition(parts.begin(), parts.end(), [](const AddrMatch& a) {
+        return std::holds_alternative<Prefix>(a.items[0]);
+    });
+    return parts;
+}
+
 PortModule portModuleFor(const std::vector<Match>& matches) {
     for (const Match& m : matches) {
         const auto* p = std::get_if<ProtoMatch>(&m);

@@ -19,6 +19,11 @@ std::vector<std::vector<ir::NumRange>> multiportChunks(const std::vector<ir::Num
 /// matches varying slowest. Negated matches stay whole ("not A and not B" is one entry).
 std::vector<std::vector<ir::Match>> expandLines(const std::vector<ir::Match>& matches);
 
+/// A negated match on several addresses ("none of them") as one entry holds it: the first
+/// prefix in the ip header (`! -d A`), every other item a negated iprange (`-m iprange !
+/// --dst-range B-B`). Any other match comes back as it is.
+std::vector<ir::AddrMatch> entryParts(const ir::AddrMatch& m);
+
 /// The rule's port module: "tcp"/"udp"/"sctp" when a positive protocol match has one, else "";
 /// `forced` when that match asks for it beyond policyc's own use (ir::ProtoMatch::portModule).
 struct PortModule {

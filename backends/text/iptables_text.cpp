@@ -230,7 +230,8 @@ struct MatchRenderer {
             b.option(kProtoModule, portModule.name, 2, "");
     }
     void operator()(const AddrMatch& m) {
-        for (const AddrItem& item : m.items) addrItem(m, item);
+        for (const AddrMatch& part : ipt::entryParts(m))
+            for (const AddrItem& item : part.items) addrItem(part, item);
     }
     void operator()(const PortMatch& m) {
         const bool src = m.dir == Direction::Source;

@@ -510,6 +510,22 @@ inet policyc filter_output
   [ cmp neq reg 1 0x000003e8 ]
   [ immediate reg 0 accept ]
 
+__set%d policyc 7 size 5
+__set%d policyc 0
+	element 00000000  : 1 [end]	element 006433c6  : 0 [end]	element 006533c6  : 1 [end]	element 057100cb  : 0 [end]	element 067100cb  : 1 [end]
+inet policyc filter_output
+  [ meta load oifname => reg 1 ]
+  [ cmp eq reg 1 0x31687465 0x00000000 0x00000000 0x00000000 ]
+  [ meta load nfproto => reg 1 ]
+  [ cmp eq reg 1 0x00000002 ]
+  [ payload load 4b @ network header + 16 => reg 1 ]
+  [ lookup reg 1 set __set%d 0x1 ]
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp eq reg 1 0x00001900 ]
+  [ immediate reg 0 drop ]
+
 inet policyc filter_logging
   [ log prefix dropped:  ]
 
