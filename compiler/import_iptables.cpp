@@ -454,6 +454,7 @@ bool multiportOption(RuleReader& r, bool neg, Direction dir) {
     }
     if (neg && m.ports.size() > 1)
         return r.fail(Code::E202, *v, "a negated multiport list has no policyc equivalent");
+    m.multiport = m.ports.size() == 1;
     r.add(std::move(m));
     return true;
 }

@@ -105,6 +105,10 @@ struct PortMatch {
     Direction dir = Direction::Destination;
     bool negated = false;
     std::vector<NumRange> ports;  // non-empty, each within 0..65535
+    /// iptables only (nft and the analyzer ignore it): one range kept in `-m multiport` rather
+    /// than the protocol's module, as read from a live table or a save file, or written as a
+    /// set of one (`tcp dport { 22 }`). Set only for one range, so equal entries stay equal.
+    bool multiport = false;
     bool operator==(const PortMatch&) const = default;
 };
 

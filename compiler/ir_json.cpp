@@ -291,6 +291,7 @@ void matchJson(JsonWriter& w, const AddrMatch& m) {
 void matchJson(JsonWriter& w, const PortMatch& m) {
     w.key("dir").value(enumName(m.dir));
     w.key("match").value("port");
+    if (m.multiport) w.key("multiport").value(true);
     w.key("negated").value(m.negated);
     w.key("ports").beginArray();
     for (const auto& r : m.ports) w.value(rangeText(r));

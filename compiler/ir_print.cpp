@@ -227,6 +227,8 @@ std::string matchText(const Match& match, const PrintContext& ctx) {
                 std::vector<std::string> ports;
                 for (const auto& r : m.ports) ports.push_back(rangeText(r));
                 const char* word = m.dir == Direction::Source ? " sport " : " dport ";
+                if (m.multiport && ports.size() == 1)  // iptables' -m multiport of one
+                    return ctx.l4 + word + neg(m.negated) + "{ " + ports[0] + " }";
                 return ctx.l4 + word + neg(m.negated) + setText(ports);
             },
             [](const IfaceMatch& m) {

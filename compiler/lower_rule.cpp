@@ -221,9 +221,11 @@ class RuleLowering {
         proto(*ir::protoByName(protoWord), false);
         auto ports = values_.ports(c.args);
         if (!ports) return fail();
+        // a set of one range (`{ 22 }`) is iptables' -m multiport with one port
+        const bool set = c.args.size() == 1 && c.args[0].kind == ast::Value::Kind::Set;
         rule_.matches.push_back(ir::PortMatch{
             c.key.ends_with("sport") ? ir::Direction::Source : ir::Direction::Destination,
-            c.negated, *ports});
+            c.negated, *ports, set && ports->size() == 1});
     }
 
     void iface(const ast::Clause& c) {
@@ -619,8 +621,9 @@ class RuleLowering {
     /// its module (`-p tcp -m tcp`) and writes a negated one there rather than in multiport
     /// (ProtoMatch::portModule). The same shape the iptables importer reads.
     void keepFullPortRanges() {
-        auto full = [](const ir::Match& m) {
+        auto full = [](const ir::Match& m) {  // a multiport one is a condition of multiport
             const auto* p = std::get_if<ir::PortMatch>(&m);
+            if (p && p->multiport) return false;
             return p && p->ports.size() == 1 && p->ports[0].first == 0 && p->ports[0].last == 65535;
         };
         std::optional<size_t> clause;  // of the full range that asks for the module
@@ -630,7 +633,8 @@ class RuleLowering {
             const bool negated = std::get<ir::PortMatch>(rule_.matches[i]).negated;
             if (full(rule_.matches[i]) && (negated || !clause)) clause = clauseOf_[i];
             // conditions the port module itself holds (one range; more go to multiport)
-            const bool oneRange = std::get<ir::PortMatch>(rule_.matches[i]).ports.size() == 1;
+            const auto& pm = std::get<ir::PortMatch>(rule_.matches[i]);
+            const bool oneRange = pm.ports.size() == 1 && !pm.multiport;
             otherPorts = otherPorts || (oneRange && (!full(rule_.matches[i]) || negated));
         }
         if (!clause) return;

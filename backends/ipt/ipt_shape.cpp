@@ -32,7 +32,7 @@ std::vector<Match> alternatives(const Match& m) {
         for (const AddrItem& item : a->items) alts.push_back(AddrMatch{a->dir, false, {item}});
     } else if (const auto* p = std::get_if<PortMatch>(&m); p && !p->negated) {
         for (auto& chunk : multiportChunks(p->ports))
-            alts.push_back(PortMatch{p->dir, false, std::move(chunk)});
+            alts.push_back(PortMatch{p->dir, false, std::move(chunk), p->multiport});
     }
     if (alts.empty()) alts.push_back(m);
     return alts;
@@ -92,7 +92,7 @@ PortModule portModuleFor(const std::vector<Match>& matches) {
 }
 
 bool inPortModule(const PortMatch& m, const PortModule& module) {
-    if (module.name.empty() || m.ports.size() != 1) return false;
+    if (module.name.empty() || m.ports.size() != 1 || m.multiport) return false;
     const bool full = m.ports[0].first == 0 && m.ports[0].last == 65535;
     return !full || module.forced;
 }

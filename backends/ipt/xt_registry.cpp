@@ -279,6 +279,7 @@ bool decMultiport(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
             m.ports.push_back({info.ports[i], info.ports[i]});
         }
     }
+    m.multiport = m.ports.size() == 1;
     out.push_back(m);
     return true;
 }

@@ -56,6 +56,7 @@ ir::Rule withoutIptablesSpellings(ir::Rule rule) {
     for (ir::Match& m : rule.matches) {
         if (auto* p = std::get_if<ir::ProtoMatch>(&m)) p->portModule = false;
         if (auto* s = std::get_if<ir::CtStateMatch>(&m)) s->stateModule = false;
+        if (auto* p = std::get_if<ir::PortMatch>(&m)) p->multiport = false;
     }
     return rule;
 }

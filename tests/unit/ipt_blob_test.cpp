@@ -105,7 +105,10 @@ Table v4MatchesTable() {
                    rule({src({net("0.0.0.0/0")}, true)}, Goto{"beta"}),
                    rule({proto(kTcp), dport({one(80), one(443), span(1000, 2000)})}, Accept{}),
                    rule({proto(kUdp), sport({one(1), one(2), one(3)}, true)}, Drop{}),
-                   rule({proto(kTcp), dport({span(0, 65535)})}, Accept{}),
+                   // a full range stays in multiport when written as a set of one
+                   rule({proto(kTcp),
+                         PortMatch{Direction::Destination, false, {span(0, 65535)}, true}},
+                        Accept{}),
                    rule({proto(kUdp), dport({one(53)}, true)}),
                    rule({proto(132), sport({one(7)}), dport({span(53, 54)})}),
                    rule({src({span("10.0.1.1", "10.0.1.9")}),
