@@ -101,6 +101,9 @@ bool keepsSsh(const ir::Rule& r) {
                            }) != v.negated;
                 if constexpr (std::is_same_v<T, ir::CtStateMatch>)
                     return ((v.states & ir::kCtNew) != 0) != v.negated;
+                // a connection opens with a SYN alone: does the flags test let it in?
+                if constexpr (std::is_same_v<T, ir::TcpFlagsMatch>)
+                    return ((0x02 & v.mask) == v.comp) != v.negated;
                 // Loopback is not remote management: `iif lo accept` keeps nobody's SSH open.
                 if constexpr (std::is_same_v<T, ir::IfaceMatch>)
                     return v.dir == ir::IfaceDirection::In && (v.name != "lo") != v.negated;

@@ -150,9 +150,9 @@ class BoxIndex {
     };
 
     static constexpr std::array<Dim, kDims> kQueryOrder = {
-        Dim::Src,  Dim::Dst,   Dim::Dport,   Dim::Sport,  Dim::Iif,     Dim::Oif,
-        Dim::Uid,  Dim::Gid,   Dim::Mark,    Dim::CtMark, Dim::Mac,     Dim::Cgroup,
-        Dim::Icmp, Dim::Proto, Dim::CtState, Dim::Socket, Dim::SrcType, Dim::DstType};
+        Dim::Src,     Dim::Dst,    Dim::Dport,   Dim::Sport,   Dim::Iif,     Dim::Oif,  Dim::Uid,
+        Dim::Gid,     Dim::Mark,   Dim::CtMark,  Dim::Mac,     Dim::Cgroup,  Dim::Icmp, Dim::Proto,
+        Dim::CtState, Dim::Socket, Dim::SrcType, Dim::DstType, Dim::TcpFlags};
 
     /// The hull of a field when it is narrower than the whole field of its kind of box.
     static std::optional<Interval> narrowHull(const Box& b, Dim d) {

@@ -186,8 +186,9 @@ IntervalSet protoSet(ir::Family f, ProtoClass c) {
 
 std::string_view dimName(Dim d) {
     static constexpr std::array<std::string_view, kDims> kNames = {
-        "src", "dst", "proto",  "sport",  "dport",    "icmp",     "iif", "oif",  "ct state",
-        "uid", "gid", "cgroup", "socket", "src type", "dst type", "mac", "mark", "ct mark"};
+        "src",      "dst",      "proto", "sport",   "dport",    "icmp",   "iif",
+        "oif",      "ct state", "uid",   "gid",     "cgroup",   "socket", "src type",
+        "dst type", "mac",      "mark",  "ct mark", "tcp flags"};
     return kNames[idx(d)];
 }
 
@@ -221,6 +222,8 @@ U128 domainMax(Dim d, ir::Family f) {
         case Dim::Mark:
         case Dim::CtMark:
             return 0xffffffffu;
+        case Dim::TcpFlags:
+            return 0xff;
     }
     return 0;
 }
@@ -371,6 +374,12 @@ struct MatchApplier {
         IntervalSet s;
         for (const auto& r : m.ports) s.add(r.first, std::min<uint32_t>(r.last, 65535));
         restrict(m.dir == ir::Direction::Source ? Dim::Sport : Dim::Dport, s, m.negated);
+    }
+    void operator()(const ir::TcpFlagsMatch& m) {
+        // only tcp packets have the flags, whether the test is negated or not
+        if (box.cls != ProtoClass::Ports) return nothing();
+        restrict(Dim::Proto, IntervalSet::point(6), false);
+        restrictCube(Dim::TcpFlags, ir::MarkMask{m.comp, m.mask}, m.negated);
     }
     void operator()(const ir::IfaceMatch& m) {
         const Interval i = ifaceInterval(m.name);

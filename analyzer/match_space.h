@@ -129,9 +129,10 @@ enum class Dim : uint8_t {
     Mac,
     Mark,
     CtMark,
+    TcpFlags,  // the tcp header's flags byte, in the low 8 bits of the cube
 };
 constexpr size_t kIntervalDims = 16;
-constexpr size_t kDims = 18;
+constexpr size_t kDims = 19;
 constexpr bool isCubeDim(Dim d) { return static_cast<size_t>(d) >= kIntervalDims; }
 std::string_view dimName(Dim d);
 

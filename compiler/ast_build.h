@@ -46,7 +46,7 @@ class ClauseBuilder {
     void word(std::string_view w) {
         static constexpr std::array<std::string_view, 6> kOptionWords = {
             "with", "prefix", "level", "burst", "code", "mask"};
-        if (w == ";") return;
+        if (w == ";" || w == "/") return;  // `/` only parts `tcp flags` lists
         const bool option =
             std::find(kOptionWords.begin(), kOptionWords.end(), w) != kOptionWords.end();
         if (inKey_ && !option) {

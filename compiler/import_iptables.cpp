@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "compiler/compile.h"
 
@@ -310,6 +311,7 @@ class RuleReader {
 
     // Used by the option handlers.
     const Token* value(std::string_view what);
+    const Token& previous() const { return tokens_[pos_ - 1]; }  // the option or value just read
     bool fail(Code code, const Token& at, std::string message);
     SourceSpan span(const Token& t) const {
         return {file_, line_, t.column, line_, t.column + std::max<uint32_t>(t.length, 1) - 1};
@@ -436,6 +438,56 @@ bool portOption(RuleReader& r, bool neg, Direction dir) {
     r.add(PortMatch{dir, neg, {*range}});
     ++r.portConditions;
     r.portFullRange = r.portFullRange || full;
+    return true;
+}
+
+/// libxt_tcp's flag list: names (any case), ALL or NONE, comma separated.
+std::optional<uint8_t> parseTcpFlags(std::string_view text) {
+    uint8_t bits = 0;
+    while (true) {
+        const size_t comma = text.find(',');
+        const std::string name = lower(std::string(text.substr(0, comma)));
+        const auto& names = tcpFlagNames();
+        const auto it = std::find(names.begin(), names.begin() + 6, name);
+        if (name == "all")
+            bits |= 0x3f;
+        else if (it != names.begin() + 6)
+            bits |= static_cast<uint8_t>(1u << (it - names.begin()));
+        else if (name != "none")
+            return std::nullopt;
+        if (comma == std::string_view::npos) return bits;
+        text.remove_prefix(comma + 1);
+    }
+}
+
+/// --tcp-flags MASK COMP and --syn (FIN,SYN,RST,ACK SYN), in the tcp module.
+bool tcpFlagsOption(RuleReader& r, bool neg, std::optional<std::pair<uint8_t, uint8_t>> syn) {
+    const Token* at = &r.previous();
+    uint8_t mask = 0, comp = 0;
+    if (syn) {
+        std::tie(mask, comp) = *syn;
+    } else {
+        const Token* m = r.value("a flag list to test");
+        const Token* c = m ? r.value("the flags that must be set") : nullptr;
+        if (!c) return false;
+        auto maskBits = parseTcpFlags(m->text);
+        if (!maskBits) return badValue(r, *m, "a tcp flag list (FIN,SYN,RST,PSH,ACK,URG,ALL,NONE)");
+        auto compBits = parseTcpFlags(c->text);
+        if (!compBits) return badValue(r, *c, "a tcp flag list (FIN,SYN,RST,PSH,ACK,URG,ALL,NONE)");
+        mask = *maskBits, comp = *compBits, at = c;
+    }
+    for (const Match& m : r.rule().matches)
+        if (std::holds_alternative<TcpFlagsMatch>(m))
+            return r.fail(Code::E106, *at, "only one of --syn and --tcp-flags in a rule");
+    if (comp & ~mask)
+        return r.fail(Code::E202, *at,
+                      "flags set outside the tested ones never match; policyc has no such rule");
+    if (mask == 0) {  // nothing tested: the module's default, listed as a bare -m tcp
+        if (neg) return r.fail(Code::E202, *at, "'! --tcp-flags NONE NONE' never matches");
+        return true;
+    }
+    r.add(TcpFlagsMatch{neg, mask, comp});
+    ++r.portConditions;
     return true;
 }
 
@@ -841,8 +893,14 @@ const std::map<std::string, Handlers, std::less<>>& moduleOptions() {
                             {"--source-port", port(D::Source)},
                             {"--dport", port(D::Destination)},
                             {"--destination-port", port(D::Destination)}};
+    Handlers tcp = ports;
+    tcp.emplace("--tcp-flags",
+                [](RuleReader& r, bool n) { return tcpFlagsOption(r, n, std::nullopt); });
+    tcp.emplace("--syn", [](RuleReader& r, bool n) {
+        return tcpFlagsOption(r, n, std::pair<uint8_t, uint8_t>{0x17, 0x02});
+    });
     static const std::map<std::string, Handlers, std::less<>> kModules = {
-        {"tcp", ports},
+        {"tcp", tcp},
         {"udp", ports},
         {"multiport",
          {{"--sports", mport(D::Source)},

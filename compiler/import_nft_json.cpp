@@ -152,6 +152,36 @@ const Json& fieldOf(const Json& v, std::string_view key) {
     return m ? *m : kNull;
 }
 
+bool isTcpFlags(const Json& v) {
+    const Json* p = member(v, "payload");
+    return p && v.size() == 1 && fieldOf(*p, "protocol") == "tcp" &&
+           fieldOf(*p, "field") == "flags";
+}
+
+/// A flag name, a number, or a list or `|` of them (their bits together).
+std::optional<uint8_t> tcpFlagBits(const Json& v) {
+    const auto& names = tcpFlagNames();
+    const Json* ored = v.is_object() && v.size() == 1 ? member(v, "|") : nullptr;
+    if (v.is_array() || (ored && ored->is_array())) {
+        uint8_t bits = 0;
+        for (const Json& e : ored ? *ored : v) {
+            if (e.is_array()) return std::nullopt;
+            auto b = tcpFlagBits(e);
+            if (!b) return std::nullopt;
+            bits |= *b;
+        }
+        return bits;
+    }
+    if (v.is_string()) {
+        auto it = std::find(names.begin(), names.end(), v.get_ref<const std::string&>());
+        if (it == names.end()) return std::nullopt;
+        return static_cast<uint8_t>(1u << (it - names.begin()));
+    }
+    auto n = numberOf(v);
+    if (!n || *n > 0xff) return std::nullopt;
+    return static_cast<uint8_t>(*n);
+}
+
 std::string shown(const Json& v) {
     std::string s = v.dump(-1, ' ', false, Json::error_handler_t::replace);
     if (s.size() > 60) s = s.substr(0, 57) + "...";
@@ -352,6 +382,7 @@ class RuleReader {
     bool metaMatch(const std::string& key, bool neg, const Json& right);
     bool ctMatch(const Json& ct, bool neg, const std::string& op, const Json& right);
     bool maskedMatch(const Json& operands, bool neg, const Json& right);
+    bool tcpFlagsMatch(const std::string& op, const Json* mask, const Json& right);
     bool socketMatch(const Json& s, bool neg, const Json& right);
     bool fibMatch(const Json& f, bool neg, const Json& right);
     bool addrMatch(Direction dir, Family f, bool neg, const Json& right);
@@ -498,6 +529,10 @@ bool RuleReader::match(const Json& m) {
     const bool neg = op == "!=" || op == "!";
     const std::string* kind = singleKey(*left);
     if (!kind) return fail("a match on " + shown(*left));
+    if (isTcpFlags(*left)) return tcpFlagsMatch(op, nullptr, *right);
+    if (const Json* a = member(*left, "&");
+        a && a->is_array() && a->size() == 2 && isTcpFlags((*a)[0]))
+        return tcpFlagsMatch(op, &(*a)[1], *right);
     if (op == "!" && *kind != "ct")
         return fail("comparison '!' on " + shown(*left) + " (policyc reads it for ct state only)");
     const Json& l = left->begin().value();
@@ -712,6 +747,23 @@ bool RuleReader::ctMatch(const Json& ct, bool neg, const std::string& op, const 
     }
     if (states == 0) return fail("an empty ct state set");
     matches_.push_back(CtStateMatch{neg, states});
+    return true;
+}
+
+/// nft's forms of (flags & mask) == comp: `& mask ==|!= comp`, `==|!= value` (every bit),
+/// `! mask` (none of them set) and `in mask` (one of them set, i.e. not none).
+bool RuleReader::tcpFlagsMatch(const std::string& op, const Json* mask, const Json& right) {
+    const auto value = tcpFlagBits(right);
+    const auto bits = mask ? tcpFlagBits(*mask) : std::optional<uint8_t>(0xff);
+    TcpFlagsMatch m{op == "!=", bits.value_or(0), value.value_or(0)};
+    if (op == "!" || op == "in") {
+        if (mask) return fail("comparison '" + op + "' of masked tcp flags");
+        m = TcpFlagsMatch{op == "in", value.value_or(0), 0};
+    }
+    if (!value || !bits || m.mask == 0 || (m.comp & ~m.mask))
+        return fail("'tcp flags' with " + shown(right) + (mask ? " / " + shown(*mask) : ""));
+    addProto(6, false);
+    matches_.push_back(m);
     return true;
 }
 

@@ -158,6 +158,12 @@ std::optional<uint8_t> protoByName(std::string_view name) {
     return std::nullopt;
 }
 
+const std::array<std::string_view, 8>& tcpFlagNames() {
+    static constexpr std::array<std::string_view, 8> kNames = {"fin", "syn", "rst", "psh",
+                                                               "ack", "urg", "ecn", "cwr"};
+    return kNames;
+}
+
 std::string protoName(uint8_t proto) {
     for (const auto& [n, p] : kProtocols)
         if (p == proto) return std::string(n);

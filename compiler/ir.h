@@ -112,6 +112,16 @@ struct PortMatch {
     bool operator==(const PortMatch&) const = default;
 };
 
+/// (tcp flags & mask) == comp, or != when negated; comp lies within mask. Bits as in the tcp
+/// header: fin 0x01, syn 0x02, rst 0x04, psh 0x08, ack 0x10, urg 0x20, ecn 0x40, cwr 0x80.
+/// Needs a ProtoMatch on tcp in the same rule.
+struct TcpFlagsMatch {
+    bool negated = false;
+    uint8_t mask = 0;
+    uint8_t comp = 0;
+    bool operator==(const TcpFlagsMatch&) const = default;
+};
+
 struct IfaceMatch {
     IfaceDirection dir = IfaceDirection::In;
     bool negated = false;
@@ -225,9 +235,14 @@ struct OpaqueMatch {
     bool operator==(const OpaqueMatch&) const = default;
 };
 
-using Match = std::variant<ProtoMatch, AddrMatch, PortMatch, IfaceMatch, CtStateMatch, MarkMatch,
-                           ConnmarkMatch, OwnerMatch, CgroupMatch, SocketMatch, IcmpMatch,
-                           AddrTypeMatch, LimitMatch, MacMatch, OpaqueMatch>;
+using Match =
+    std::variant<ProtoMatch, AddrMatch, PortMatch, TcpFlagsMatch, IfaceMatch, CtStateMatch,
+                 MarkMatch, ConnmarkMatch, OwnerMatch, CgroupMatch, SocketMatch, IcmpMatch,
+                 AddrTypeMatch, LimitMatch, MacMatch, OpaqueMatch>;
+
+/// The tcp flag names in bit order (fin first), as nft spells them; iptables names the first
+/// six in upper case.
+const std::array<std::string_view, 8>& tcpFlagNames();
 
 // ---------------------------------------------------------------------------------------------
 // Targets: what a rule does once every match holds. Exactly one per rule, as in an ipt_entry.

@@ -298,6 +298,22 @@ void matchJson(JsonWriter& w, const PortMatch& m) {
     w.endArray();
 }
 
+void tcpFlagsJson(JsonWriter& w, uint8_t flags) {
+    w.beginArray();
+    for (size_t i = 0; i < tcpFlagNames().size(); ++i)
+        if (flags & (1u << i)) w.value(tcpFlagNames()[i]);
+    w.endArray();
+}
+
+void matchJson(JsonWriter& w, const TcpFlagsMatch& m) {
+    w.key("comp");
+    tcpFlagsJson(w, m.comp);
+    w.key("mask");
+    tcpFlagsJson(w, m.mask);
+    w.key("match").value("tcpflags");
+    w.key("negated").value(m.negated);
+}
+
 void matchJson(JsonWriter& w, const IfaceMatch& m) {
     w.key("dir").value(enumName(m.dir));
     w.key("match").value("iface");

@@ -156,7 +156,8 @@ PrintContext printContext(const Rule& rule) {
     bool negatedFullRange = false;  // lowers to the port module by itself
     for (const Match& m : rule.matches) {
         const auto* p = std::get_if<PortMatch>(&m);
-        hasPorts = hasPorts || p;
+        // `tcp flags` carries its protocol as `tcp dport` does
+        hasPorts = hasPorts || p || std::holds_alternative<TcpFlagsMatch>(m);
         negatedFullRange = negatedFullRange || (p && p->negated && p->ports.size() == 1 &&
                                                 p->ports[0] == NumRange{0, 65535});
     }
@@ -188,6 +189,14 @@ std::string ctStateText(uint8_t states) {
         out += name;
     }
     return out;
+}
+
+/// A comma list of tcp flag names in bit order; `none` for no flag.
+std::string tcpFlagsText(uint8_t flags) {
+    std::string out;
+    for (size_t i = 0; i < tcpFlagNames().size(); ++i)
+        if (flags & (1u << i)) out += (out.empty() ? "" : ",") + std::string(tcpFlagNames()[i]);
+    return out.empty() ? "none" : out;
 }
 
 std::string macText(const std::array<uint8_t, 6>& mac) {
@@ -230,6 +239,10 @@ std::string matchText(const Match& match, const PrintContext& ctx) {
                 if (m.multiport && ports.size() == 1)  // iptables' -m multiport of one
                     return ctx.l4 + word + neg(m.negated) + "{ " + ports[0] + " }";
                 return ctx.l4 + word + neg(m.negated) + setText(ports);
+            },
+            [](const TcpFlagsMatch& m) {
+                return "tcp flags " + neg(m.negated) + tcpFlagsText(m.comp) + " / " +
+                       tcpFlagsText(m.mask);
             },
             [](const IfaceMatch& m) {
                 const char* word = m.dir == IfaceDirection::In ? "iif " : "oif ";

@@ -160,6 +160,7 @@ class RuleLowering {
         }
         if (k == "tcp" || k == "udp" || k == "sctp") return proto(*ir::protoByName(k), false);
         if (k.ends_with(" dport") || k.ends_with(" sport")) return port(c);
+        if (k == "tcp flags") return tcpFlags(c);
         if (k == "proto") return protoMatch(c);
         if (k == "iif" || k == "oif") return iface(c);
         if (k == "ct state" || k == "state") return ctState(c);
@@ -226,6 +227,50 @@ class RuleLowering {
         rule_.matches.push_back(ir::PortMatch{
             c.key.ends_with("sport") ? ir::Direction::Source : ir::Direction::Destination,
             c.negated, *ports, set && ports->size() == 1});
+    }
+
+    /// `tcp flags COMP / MASK`: the flags of COMP set, the others of MASK clear.
+    void tcpFlags(const ast::Clause& c) {
+        proto(6, false);
+        if (c.args.size() != 2) {
+            diags_.report(Code::E104, c.span, "write tcp flags COMP / MASK, e.g. syn / syn,ack");
+            return fail();
+        }
+        auto comp = tcpFlagSet(c.args[0], true);
+        auto mask = tcpFlagSet(c.args[1], false);
+        if (!comp || !mask) return fail();
+        if (*comp & ~*mask) {
+            diags_
+                .report(Code::E103, c.args[0].span,
+                        "tcp flags outside the mask can never be set in the masked value")
+                .hint = "add them to the mask after '/', or leave them out";
+            return fail();
+        }
+        rule_.matches.push_back(ir::TcpFlagsMatch{c.negated, *mask, *comp});
+    }
+
+    std::optional<uint8_t> tcpFlagSet(const ast::Value& list, bool noneAllowed) {
+        const auto& names = ir::tcpFlagNames();
+        uint8_t bits = 0;
+        bool ok = true;
+        for (const ast::Value& v : list.parts) {
+            if (v.text == "none" && noneAllowed && list.parts.size() == 1) continue;
+            auto it = std::find(names.begin(), names.end(), v.text);
+            if (it == names.end()) {
+                diags_.report(Code::E101, v.span, "unknown tcp flag '" + v.text + "'").hint =
+                    noneAllowed ? "use fin, syn, rst, psh, ack, urg, ecn, cwr, or none alone"
+                                : "use fin, syn, rst, psh, ack, urg, ecn or cwr";
+                ok = false;
+                continue;
+            }
+            bits |= static_cast<uint8_t>(1u << (it - names.begin()));
+        }
+        if (!ok) return std::nullopt;
+        if (!noneAllowed && bits == 0) {
+            diags_.report(Code::E103, list.span, "an empty tcp flags mask tests nothing");
+            return std::nullopt;
+        }
+        return bits;
     }
 
     void iface(const ast::Clause& c) {
@@ -629,6 +674,8 @@ class RuleLowering {
         std::optional<size_t> clause;  // of the full range that asks for the module
         bool otherPorts = false;
         for (size_t i = 0; i < rule_.matches.size(); ++i) {
+            // the port module holds tcp flags too: no full range needs to ask for it then
+            otherPorts = otherPorts || std::holds_alternative<ir::TcpFlagsMatch>(rule_.matches[i]);
             if (!std::holds_alternative<ir::PortMatch>(rule_.matches[i])) continue;
             const bool negated = std::get<ir::PortMatch>(rule_.matches[i]).negated;
             if (full(rule_.matches[i]) && (negated || !clause)) clause = clauseOf_[i];

@@ -299,6 +299,10 @@ class AstBuilder {
                 for (auto& v : valueList(vl)) c.value(std::move(v));
             } else if (auto* n = dynamic_cast<PolicyParser::NameContext*>(child)) {
                 c.value(nameValue(n));
+            } else if (auto* fl = dynamic_cast<PolicyParser::TcpFlagListContext*>(child)) {
+                std::vector<ast::Value> names;
+                for (auto* name : fl->name()) names.push_back(nameValue(name));
+                c.value(composite(ast::Value::Kind::Set, std::move(names), span(fl)));
             } else if (auto* sub = dynamic_cast<ParserRuleContext*>(child)) {
                 // keyword-only sub-rules: addrFamily, l4proto, family, routeType
                 c.word(sub->getText());

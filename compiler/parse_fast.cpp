@@ -46,7 +46,7 @@ namespace {
     X(Ct, "ct") X(State, "state") X(Socket, "socket") X(Transparent, "transparent")           \
     X(Icmp, "icmp") X(Icmpv6, "icmpv6") X(Type, "type") X(Code, "code")                       \
     X(Addrtype, "addrtype") X(Limit, "limit") X(Burst, "burst") X(Ether, "ether")             \
-    X(Tcp, "tcp") X(Udp, "udp") X(Sctp, "sctp") X(Neq, "!=") X(Not, "not")                    \
+    X(Tcp, "tcp") X(Udp, "udp") X(Sctp, "sctp") X(Flags, "flags") X(Neq, "!=") X(Not, "not")  \
     X(Accept, "accept") X(Drop, "drop") X(Reject, "reject") X(With, "with")                   \
     X(Return, "return") X(Jump, "jump") X(Goto, "goto") X(Counter, "counter") X(Log, "log")   \
     X(Prefix, "prefix") X(Level, "level") X(Set, "set") X(Save, "save") X(Mask, "mask")       \
@@ -693,6 +693,32 @@ class Parser {
         }
     }
 
+    // 'flags' negation? tcpFlagList '/' tcpFlagList, after 'tcp'
+    void tcpFlags(ClauseBuilder& c) {
+        word(c);
+        if ((at(K::Neq) || at(K::Not)) && isName(la(1))) {
+            consume();
+            c.negate();
+        }
+        c.value(tcpFlagList());
+        expect(K::Slash);
+        c.value(tcpFlagList());
+    }
+
+    // tcpFlagList : name ( ',' name )*
+    ast::Value tcpFlagList() {
+        const Tok start = la();
+        ast::Value list;
+        list.kind = ast::Value::Kind::Set;
+        list.parts.push_back(nameValue());
+        while (at(K::Comma) && isName(la(1))) {
+            consume();
+            list.parts.push_back(nameValue());
+        }
+        list.span = span(start, last_);
+        return list;
+    }
+
     ast::Clause matchExpr() {
         const Tok start = la();
         ClauseBuilder c;
@@ -711,6 +737,10 @@ class Parser {
             case K::Udp:
             case K::Sctp:
                 word(c);
+                if (start.kw == K::Tcp && at(K::Flags)) {
+                    tcpFlags(c);
+                    break;
+                }
                 if (at(K::Sport) || at(K::Dport)) {
                     word(c);
                     negation(c);

@@ -97,6 +97,7 @@ comment    : 'comment' STRING ;
 
 matchExpr
     : addrFamily? ( 'saddr' | 'daddr' ) negation? valueList        # addrMatch
+    | 'tcp' 'flags' negation? tcpFlagList '/' tcpFlagList           # tcpFlagsMatch
     | l4proto ( ( 'sport' | 'dport' ) negation? valueList )?        # l4Match
     | 'proto' negation? valueList                                   # protoMatch
     | ( 'iif' | 'oif' ) negation? value                             # ifaceMatch
@@ -114,6 +115,8 @@ matchExpr
     | comment                                                       # commentMatch
     ;
 
+// tcp flags syn / fin,syn,rst,ack: the flags set (or `none`), then the flags tested
+tcpFlagList : name ( ',' name )* ;
 addrFamily : 'ip' | 'ip6' ;
 l4proto    : 'tcp' | 'udp' | 'sctp' ;
 negation   : '!=' | 'not' ;
@@ -188,7 +191,7 @@ name
     | 'local' | 'remote' | 'port' | 'fwmark' | 'app' | 'user' | 'group' | 'cgroup' | 'via'
     | 'mark' | 'table' | 'priority' | 'ipv6' | 'tproxy' | 'in' | 'to' | 'masquerade' | 'from'
     | 'out' | 'forward' | 'forwarding' | 'rp_filter' | 'ip' | 'ip6' | 'inet' | 'chain' | 'policy'
-    | 'comment' | 'saddr' | 'daddr' | 'sport' | 'dport' | 'tcp' | 'udp' | 'sctp' | 'proto'
+    | 'comment' | 'saddr' | 'daddr' | 'sport' | 'dport' | 'tcp' | 'udp' | 'sctp' | 'flags' | 'proto'
     | 'iif' | 'oif' | 'ct' | 'state' | 'socket' | 'transparent' | 'icmp' | 'icmpv6' | 'type'
     | 'code' | 'addrtype' | 'limit' | 'burst' | 'ether' | 'not' | 'accept' | 'drop' | 'reject'
     | 'with' | 'return' | 'jump' | 'goto' | 'counter' | 'log' | 'prefix' | 'level'

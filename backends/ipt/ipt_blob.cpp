@@ -214,6 +214,11 @@ class EntryBuilder {
         for (auto& chunk : multiportChunks(m.ports))
             add(kMultiport, "multiport", 0, PortMatch{m.dir, m.negated, chunk}, true);
     }
+    void operator()(const TcpFlagsMatch& m) {
+        // xt_tcp holds the flags beside the ports: the port module, whatever the protocol
+        // match says (a rule without `-p tcp` is refused by the kernel, as by iptables)
+        add(kProtoModule, "tcp", 3, m);
+    }
     void operator()(const IfaceMatch& m) {
         const bool in = m.dir == IfaceDirection::In;
         if (m.name.size() >= IFNAMSIZ) {

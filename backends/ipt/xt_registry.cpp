@@ -146,23 +146,43 @@ uint8_t presentPorts(const uint16_t* spts, const uint16_t* dpts, uint8_t inv) {
                                 (!full(dpts) || (inv & 2) ? 2 : 0));
 }
 
-Bytes encTcp(XtContext&, const std::vector<Match>& ms) {
+/// The flags libxt_tcp names (FIN..URG); ecn and cwr have no iptables spelling.
+constexpr uint8_t kIptTcpFlags = 0x3f;
+
+Bytes encTcp(XtContext& ctx, const std::vector<Match>& ms) {
     const PortPair p = portPair(ms);
     Bytes out;
     auto& info = zeroedIn<xt_tcp>(out);
     std::copy(p.spts.begin(), p.spts.end(), info.spts);
     std::copy(p.dpts.begin(), p.dpts.end(), info.dpts);
     info.invflags = p.inv;
+    if (const TcpFlagsMatch* f = first<TcpFlagsMatch>(ms)) {
+        if ((f->mask | f->comp) & ~kIptTcpFlags)
+            return fail(ctx,
+                        "tcp flags ecn and cwr have no iptables spelling (iptables-save "
+                        "names FIN, SYN, RST, PSH, ACK and URG only)");
+        info.flg_mask = f->mask;
+        info.flg_cmp = f->comp;
+        if (f->negated) info.invflags |= XT_TCP_INV_FLAGS;
+    }
     return out;
 }
 bool decTcp(XtContext& ctx, const uint8_t* d, std::vector<Match>& out) {
     const auto info = load<xt_tcp>(d);
-    if (info.option || info.flg_mask || (info.invflags & ~XT_TCP_INV_MASK & 0xfc)) {
-        ctx.error = "tcp options or flags (not in policyc's IR)";
+    // Flags policyc's IR holds: a mask iptables can name, the compared flags within it.
+    const bool flags = info.flg_mask != 0 || (info.invflags & XT_TCP_INV_FLAGS);
+    if (info.option || (info.invflags & ~XT_TCP_INV_MASK) || (info.invflags & XT_TCP_INV_OPTION) ||
+        (flags && (info.flg_mask == 0 || (info.flg_mask & ~kIptTcpFlags) ||
+                   (info.flg_cmp & ~info.flg_mask))) ||
+        (!flags && info.flg_cmp != 0)) {
+        ctx.error = "tcp options or flags policyc cannot spell";
         return false;
     }
     decodePorts(info.spts, info.dpts, info.invflags,
                 presentPorts(info.spts, info.dpts, info.invflags), out);
+    if (flags)
+        out.push_back(
+            TcpFlagsMatch{(info.invflags & XT_TCP_INV_FLAGS) != 0, info.flg_mask, info.flg_cmp});
     return true;
 }
 

@@ -268,7 +268,18 @@ bool negatedOf(const Rhs& rhs) {
 // ---------------------------------------------------------------------------------------------
 // Payload fields
 
-enum class Field : uint8_t { Proto4, Saddr, Daddr, Sport, Dport, IcmpType, IcmpCode, Mac, Ether };
+enum class Field : uint8_t {
+    Proto4,
+    Saddr,
+    Daddr,
+    Sport,
+    Dport,
+    TcpFlags,
+    IcmpType,
+    IcmpCode,
+    Mac,
+    Ether
+};
 
 struct FieldAt {
     Field field;
@@ -287,6 +298,8 @@ std::vector<FieldAt> fieldsOf(const RuleReader& r, uint32_t base) {
             return {};
         case NFT_PAYLOAD_TRANSPORT_HEADER:
             if (r.l4 == 1 || r.l4 == 58) return {{Field::IcmpType, 0, 1}, {Field::IcmpCode, 1, 1}};
+            if (r.l4 == 6)
+                return {{Field::Sport, 0, 2}, {Field::Dport, 2, 2}, {Field::TcpFlags, 13, 1}};
             return {{Field::Sport, 0, 2}, {Field::Dport, 2, 2}};
     }
     return {};
@@ -376,6 +389,16 @@ bool applyField(RuleReader& r, const FieldAt& f, uint32_t loadLen, const Rhs& rh
         case Field::Dport:
             return portField(
                 r, f.field == Field::Sport ? Direction::Source : Direction::Destination, rhs);
+        case Field::TcpFlags: {
+            if ((rhs.kind != Rhs::Kind::Eq && rhs.kind != Rhs::Kind::Neq) ||
+                rhs.value.size() != 1 || (rhs.mask && rhs.mask->size() != 1))
+                return r.fail("a tcp flags set or range");
+            const uint8_t mask = rhs.mask ? (*rhs.mask)[0] : 0xff;
+            const uint8_t comp = rhs.value[0];
+            if (mask == 0 || (comp & ~mask)) return r.fail("a tcp flags test policyc cannot spell");
+            r.matches.push_back(TcpFlagsMatch{rhs.kind == Rhs::Kind::Neq, mask, comp});
+            return true;
+        }
         case Field::IcmpType: {
             if (!simpleEq(rhs)) return r.fail("an icmp type set");
             const Family fam = r.l4 == 1 ? Family::V4 : Family::V6;

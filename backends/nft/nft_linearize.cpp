@@ -611,6 +611,18 @@ void macStmt(Ctx& ctx, const MacMatch& m) {
                         }});
 }
 
+/// `tcp flags`: the flags byte, masked unless the mask is every bit, compared.
+void tcpFlagsStmt(Ctx& ctx, const TcpFlagsMatch& f) {
+    needL4(ctx, 6, ctx.body);
+    const uint8_t mask = f.mask, comp = f.comp;
+    const uint32_t op = f.negated ? NFT_CMP_NEQ : NFT_CMP_EQ;
+    ctx.body.push_back({std::nullopt, [=](RuleBuilder& b) {
+                            payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
+                            if (mask != 0xff) bitwise(b, {mask}, {0});
+                            cmp(b, op, {comp});
+                        }});
+}
+
 struct RuleInfo {
     const ProtoMatch* proto = nullptr;  // the positive protocol match
     bool hideProto = false;             // the renderer leaves it out of the text
@@ -627,20 +639,22 @@ bool isTcpReset(const Rule& rule, TableFamily table) {
 /// The same facts nft_text.cpp's RuleContext derives, which decide what its text says.
 RuleInfo ruleInfo(TableFamily t, const Rule& r) {
     RuleInfo info;
-    bool ports = false, icmp = false;
+    bool ports = false, icmp = false, flags = false;
     for (const Match& m : r.matches) {
         if (auto* p = std::get_if<ProtoMatch>(&m); p && !p->negated && !info.proto) info.proto = p;
         if (auto* a = std::get_if<AddrMatch>(&m); a && !a->items.empty())
             info.network = familyOf(a->items.front());
         if (auto* i = std::get_if<IcmpMatch>(&m)) info.network = i->family;
         if (std::holds_alternative<PortMatch>(m)) ports = true;
+        if (std::holds_alternative<TcpFlagsMatch>(m)) flags = true;
     }
     if (!info.proto) return info;
     for (const Match& m : r.matches)
         if (auto* i = std::get_if<IcmpMatch>(&m))
             icmp = icmp || info.proto->proto == (i->family == Family::V4 ? 1 : 58);
     const bool reset = t != TableFamily::Inet && info.proto->proto == 6 && isTcpReset(r, t);
-    info.hideProto = (ports && portProto(info.proto) != 0) || icmp || reset;
+    info.hideProto =
+        (ports && portProto(info.proto) != 0) || (flags && info.proto->proto == 6) || icmp || reset;
     return info;
 }
 
@@ -695,6 +709,7 @@ void matchStmt(Ctx& ctx, const RuleInfo& info, const Match& m, const std::string
                 ctx.body.push_back(
                     valueStmt(load, portShape(p.ports), p.negated, kTypeInetService));
             },
+            [&](const TcpFlagsMatch& f) { tcpFlagsStmt(ctx, f); },
             [&](const IfaceMatch& i) { ifaceStmt(ctx, i); },
             [&](const CtStateMatch& c) { ctStateStmt(ctx, c); },
             [&](const MarkMatch& mm) { markStmt(ctx, false, mm.negated, mm.mark); },

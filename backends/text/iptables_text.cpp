@@ -73,6 +73,16 @@ std::string macText(const std::array<uint8_t, 6>& mac) {
     return out.str();
 }
 
+/// libxt_tcp's print_tcpf: flag names in bit order, NONE for none. ECN and CWR have no
+/// iptables name: written all the same, so that iptables-restore refuses the line.
+std::string tcpFlagsText(uint8_t flags) {
+    std::string out;
+    for (size_t i = 0; i < tcpFlagNames().size(); ++i)
+        if (flags & (1u << i))
+            out += (out.empty() ? "" : ",") + upper(std::string(tcpFlagNames()[i]));
+    return out.empty() ? "NONE" : out;
+}
+
 /// ctstate names in the bit order libxt_conntrack prints them.
 std::string ctStateText(uint8_t states) {
     static const std::array<std::pair<uint8_t, std::string_view>, 5> kNames = {{
@@ -249,6 +259,11 @@ struct MatchRenderer {
             b.option(kMultiport, "multiport", 0,
                      bang(m.negated) + (src ? "--sports " : "--dports ") + list, true);
         }
+    }
+    void operator()(const TcpFlagsMatch& m) {
+        b.option(
+            kProtoModule, "tcp", 3,
+            bang(m.negated) + "--tcp-flags " + tcpFlagsText(m.mask) + " " + tcpFlagsText(m.comp));
     }
     void operator()(const IfaceMatch& m) {
         const bool in = m.dir == IfaceDirection::In;

@@ -3,6 +3,7 @@
 // the rendering is its own expected read-back (tests/kernel/nft_oracle.sh proves it).
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <iomanip>
 #include <optional>
@@ -166,12 +167,13 @@ RuleContext::RuleContext(TableFamily t, std::string_view name, const Rule& r)
     // `tcp dport` and `icmp type` carry the protocol themselves; in ip and ip6 tables so does
     // `reject with tcp reset` (an inet table keeps the explicit `meta l4proto tcp`).
     const bool ports = hasMatch<PortMatch>(r) && portProto(proto) != "th";
+    const bool flags = hasMatch<TcpFlagsMatch>(r) && proto->proto == 6;
     bool icmp = false;
     for (const Match& m : r.matches)
         if (auto* i = std::get_if<IcmpMatch>(&m))
             icmp = icmp || proto->proto == (i->family == Family::V4 ? 1 : 58);
     const bool reset = t != TableFamily::Inet && proto->proto == 6 && isTcpReset(r, t);
-    hideProto = ports || icmp || reset;
+    hideProto = ports || flags || icmp || reset;
 }
 
 std::string ctStates(uint8_t states, bool negated) {
@@ -218,6 +220,26 @@ std::string icmpMatch(const IcmpMatch& i) {
     return key + " type " + type + " " + key + " code " + code;
 }
 
+/// nft 1.0.6 lists `(flags & mask) == comp` in one of four shapes, by what mask and comp are.
+std::string tcpFlagsMatch(const TcpFlagsMatch& f) {
+    auto list = [](uint8_t flags) {
+        std::string out;
+        for (size_t i = 0; i < tcpFlagNames().size(); ++i)
+            if (flags & (1u << i)) out += (out.empty() ? "" : ",") + std::string(tcpFlagNames()[i]);
+        return out;
+    };
+    const std::string eq = f.negated ? "!= " : "== ";
+    if (f.mask == 0xff) {  // no bitwise: one flag by name, any other value in hex
+        if (std::has_single_bit(f.comp)) return "tcp flags " + eq + list(f.comp);
+        std::ostringstream hex;
+        hex << "0x" << std::hex << unsigned{f.comp};
+        return "tcp flags " + eq + hex.str();
+    }
+    if (f.comp == 0) return "tcp flags " + std::string(f.negated ? "" : "! ") + list(f.mask);
+    if (std::has_single_bit(f.mask)) return "tcp flags & " + list(f.mask) + " " + eq + list(f.comp);
+    return "tcp flags " + neq(f.negated) + list(f.comp) + " / " + list(f.mask);
+}
+
 std::string ifaceMatch(const IfaceMatch& i) {
     std::string name = i.name;
     if (!name.empty() && name.back() == '+') {
@@ -251,6 +273,7 @@ std::string matchText(const RuleContext& ctx, const Match& m) {
                     portProto(ctx.proto) + (p.dir == Direction::Source ? " sport " : " dport ");
                 return key + neq(p.negated) + nft::portSetText(p.ports);
             },
+            [](const TcpFlagsMatch& f) { return tcpFlagsMatch(f); },
             [](const IfaceMatch& i) { return ifaceMatch(i); },
             [](const CtStateMatch& c) { return ctStates(c.states, c.negated); },
             [](const MarkMatch& mm) { return markMatch("meta mark", mm.negated, mm.mark); },

@@ -272,19 +272,20 @@ int matchRank(const ir::Match& m) {
             if constexpr (std::is_same_v<T, AddrMatch>) return v.dir == Direction::Source ? 3 : 4;
             if constexpr (std::is_same_v<T, ProtoMatch>) return 5;
             if constexpr (std::is_same_v<T, PortMatch>) return v.dir == Direction::Source ? 6 : 7;
-            if constexpr (std::is_same_v<T, IcmpMatch>) return 8;
+            if constexpr (std::is_same_v<T, TcpFlagsMatch>) return 8;
+            if constexpr (std::is_same_v<T, IcmpMatch>) return 9;
             if constexpr (std::is_same_v<T, AddrTypeMatch>)
-                return v.dir == Direction::Source ? 9 : 10;
-            if constexpr (std::is_same_v<T, CtStateMatch>) return 11;
-            if constexpr (std::is_same_v<T, MarkMatch>) return 12;
-            if constexpr (std::is_same_v<T, ConnmarkMatch>) return 13;
+                return v.dir == Direction::Source ? 10 : 11;
+            if constexpr (std::is_same_v<T, CtStateMatch>) return 12;
+            if constexpr (std::is_same_v<T, MarkMatch>) return 13;
+            if constexpr (std::is_same_v<T, ConnmarkMatch>) return 14;
             if constexpr (std::is_same_v<T, OwnerMatch>)
-                return v.kind == OwnerMatch::Kind::Uid ? 14 : 15;
-            if constexpr (std::is_same_v<T, CgroupMatch>) return 16;
-            if constexpr (std::is_same_v<T, SocketMatch>) return 17;
+                return v.kind == OwnerMatch::Kind::Uid ? 15 : 16;
+            if constexpr (std::is_same_v<T, CgroupMatch>) return 17;
+            if constexpr (std::is_same_v<T, SocketMatch>) return 18;
             // Last but opaque, so that only packets every other match accepted take tokens.
-            if constexpr (std::is_same_v<T, LimitMatch>) return 18;
-            if constexpr (std::is_same_v<T, OpaqueMatch>) return 19;
+            if constexpr (std::is_same_v<T, LimitMatch>) return 19;
+            if constexpr (std::is_same_v<T, OpaqueMatch>) return 20;
             // A new match kind must be placed here: this fails to compile until it is.
         },
         m);

@@ -345,6 +345,13 @@ TEST_CASE("ipt blob: payloads are byte for byte those iptables-legacy-restore lo
     // -p tcp -m tcp ! --sport :
     CHECK(firstEntryMatches(rule({ProtoMatch{kTcp, false, true}, sport({span(0, 65535)}, true)})) ==
           std::vector<std::string>{"tcp/0:0000ffff0000ffff0000000100000000"});
+    // -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN (--syn)
+    CHECK(firstEntryMatches(rule({proto(kTcp), TcpFlagsMatch{false, 0x17, 0x02}})) ==
+          std::vector<std::string>{"tcp/0:0000ffff0000ffff0017020000000000"});
+    // -p tcp -m tcp --dport 22 ! --tcp-flags SYN,ACK SYN: ports and flags in one xt_tcp
+    CHECK(
+        firstEntryMatches(rule({proto(kTcp), dport({one(22)}), TcpFlagsMatch{true, 0x12, 0x02}})) ==
+        std::vector<std::string>{"tcp/0:0000ffff160016000012020400000000"});
     // -p icmp -m icmp --icmp-type 255/255 (listed as "any", code kept)
     CHECK(firstEntryMatches(rule({icmp(255, 255)})) ==
           std::vector<std::string>{"icmp/0:ffffff0000000000"});
@@ -485,6 +492,18 @@ TEST_CASE("ipt blob: a jump to a missing chain and an over-long comment are diag
     REQUIRE(diags.items().size() == 2);
     CHECK(diags.items()[0].code == policyc::Code::E204);
     CHECK(diags.items()[1].code == policyc::Code::E205);
+}
+
+TEST_CASE("ipt blob: tcp flags ecn and cwr are refused at the rule, iptables cannot name them") {
+    Diagnostics diags;
+    Rule r = rule({proto(kTcp), TcpFlagsMatch{false, 0x42, 0x40}}, Accept{});
+    r.span = policyc::SourceSpan{1, 7, 5, 7, 40};
+    CHECK_FALSE(encodeTable(host({table(TableFamily::Ip, "filter", {chain("INPUT", {r})})}),
+                            Family::V4, "filter", diags));
+    REQUIRE(diags.items().size() == 1);
+    CHECK(diags.items()[0].code == policyc::Code::E202);
+    CHECK(diags.items()[0].span.line == 7);
+    CHECK(diags.items()[0].message.find("ecn and cwr") != std::string::npos);
 }
 
 // A GET_ENTRIES answer is read field by field; sizes that reach past their entry (found by

@@ -139,6 +139,8 @@ inline Host matchesHost() {
         in({MacMatch{false, {0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x0f}}}),
         in({MacMatch{true, {0, 0x11, 0x22, 0x33, 0x44, 0x55}}}),
         in({SocketMatch{false}}),
+        in({proto(kTcp), TcpFlagsMatch{false, 0x17, 0x02}}),
+        in({proto(kTcp), dport({one(22)}), TcpFlagsMatch{true, 0x12, 0x02}}),
         // What iptables spells its own way: -m state, an empty -m tcp/udp, a comment between
         // the modules.
         in({CtStateMatch{false, kCtNew, true}}),

@@ -91,6 +91,8 @@ COMMIT
 -A INPUT -m mac --mac-source aa:bb:cc:dd:ee:0f -j ACCEPT
 -A INPUT -m mac ! --mac-source 00:11:22:33:44:55 -j ACCEPT
 -A INPUT -m socket -j ACCEPT
+-A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 ! --tcp-flags SYN,ACK SYN -j ACCEPT
 -A INPUT -m state --state NEW -j ACCEPT
 -A INPUT -m state ! --state INVALID,RELATED -j ACCEPT
 -A INPUT -p tcp -m tcp -j ACCEPT

@@ -198,6 +198,13 @@ TEST_CASE("ir_json: the remaining match and target kinds") {
           json{{"match", "limit"}, {"rate", 10}, {"unit", "second"}, {"burst", 5}});
     CHECK(m["matches"][7]["mac"] == "02:00:5e:10:ab:0f");
     CHECK(m["matches"][8]["items"] == json{"10.0.0.1-10.0.0.9"});
+    r.matches = {ProtoMatch{6, false}, TcpFlagsMatch{true, 0xc2, 0x02}};
+    h.tables[0].chains[0].rules = {r};
+    CHECK(toJson(h, none)["tables"][0]["chains"][0]["rules"][0]["matches"][1] ==
+          json{{"match", "tcpflags"},
+               {"negated", true},
+               {"comp", {"syn"}},
+               {"mask", {"syn", "ecn", "cwr"}}});
     r.matches = {OpaqueMatch{{"recent", 1, {0x00, 0xff}}, 2}};
     h.tables[0].chains[0].rules = {r};
     CHECK(toJson(h, none)["tables"][0]["chains"][0]["rules"][0]["matches"][0] ==

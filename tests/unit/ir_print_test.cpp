@@ -141,6 +141,16 @@ std::vector<RuleCase> printMatchCases() {
         {makeRule({MacMatch{false, mac}}), "ether saddr aa:bb:cc:dd:ee:ff accept"},
         {makeRule({MacMatch{true, lowMac}}), "ether saddr != 00:11:02:03:0a:f0 accept"},
 
+        // `tcp flags` carries its protocol, as `tcp dport` does
+        {makeRule({ProtoMatch{6, false}, TcpFlagsMatch{false, 0x17, 0x02}}),
+         "tcp flags syn / fin,syn,rst,ack accept"},
+        {makeRule({ProtoMatch{6, false}, TcpFlagsMatch{true, 0x12, 0x02}}),
+         "tcp flags != syn / syn,ack accept"},
+        {makeRule({ProtoMatch{6, false}, TcpFlagsMatch{false, 0xff, 0}}),
+         "tcp flags none / fin,syn,rst,psh,ack,urg,ecn,cwr accept"},
+        {makeRule({ProtoMatch{6, false}, dport({{22, 22}}), TcpFlagsMatch{false, 0xc0, 0x80}}),
+         "tcp dport 22 tcp flags cwr / ecn,cwr accept"},
+
         // Several kinds together print in the IR's canonical order.
         {makeRule({CtStateMatch{false, kCtNew}, IfaceMatch{IfaceDirection::In, false, "eth0"},
                    dport({{22, 22}}), saddr({pfx("192.168.0.0/16")}), tcp(),

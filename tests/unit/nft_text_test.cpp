@@ -442,6 +442,17 @@ Fixture matches() {
                           rule({MacMatch{false, {0xaa, 0xbb, 0xcc, 0x00, 0x0e, 0xff}}}, Accept{}),
                           rule({MacMatch{true, {0x02, 0, 0, 0, 0, 1}}}, Drop{}),
                           rule({SocketMatch{false}}, Accept{}),
+                          // tcp flags in each of the shapes nft 1.0.6 lists them in
+                          rule({proto(6), TcpFlagsMatch{false, 0x17, 0x02}}, Accept{}),
+                          rule({proto(6), TcpFlagsMatch{true, 0x12, 0x02}}, Drop{}),
+                          rule({proto(6), TcpFlagsMatch{false, 0x3f, 0}}, Drop{}),
+                          rule({proto(6), TcpFlagsMatch{true, 0x05, 0}}, Drop{}),
+                          rule({proto(6), TcpFlagsMatch{false, 0x02, 0x02}}, Accept{}),
+                          rule({proto(6), TcpFlagsMatch{true, 0x80, 0x80}}, Accept{}),
+                          rule({proto(6), TcpFlagsMatch{false, 0xff, 0x02}}, Accept{}),
+                          rule({proto(6), TcpFlagsMatch{true, 0xff, 0}}, Accept{}),
+                          rule({proto(6), TcpFlagsMatch{false, 0xff, 0x03}}, Accept{}),
+                          rule({proto(6), TcpFlagsMatch{false, 0xc0, 0x40}}, Accept{}),
                           rule({}, Accept{}, "hello world"),
                           rule({}, NoTarget{}, "quote ' and \\ and ; # { }"),
                           // Every kind at once, in the IR's canonical order.
@@ -506,6 +517,16 @@ Fixture matches() {
 		ether saddr aa:bb:cc:00:0e:ff accept
 		ether saddr != 02:00:00:00:00:01 drop
 		socket wildcard 0 accept
+		tcp flags syn / fin,syn,rst,ack accept
+		tcp flags != syn / syn,ack drop
+		tcp flags ! fin,syn,rst,psh,ack,urg drop
+		tcp flags fin,rst drop
+		tcp flags & syn == syn accept
+		tcp flags & cwr != cwr accept
+		tcp flags == syn accept
+		tcp flags != 0x0 accept
+		tcp flags == 0x3 accept
+		tcp flags ecn / ecn,cwr accept
 		accept comment "hello world"
 		counter packets 0 bytes 0 comment "quote ' and \ and ; # { }"
 		iifname "br-lan" ether saddr 02:00:00:00:00:02 ip saddr 192.0.2.0/24 tcp dport 22 fib daddr type local ct state new meta mark 0x00000001 ct mark 0x00000002 limit rate 5/second burst 10 packets accept comment "all"

@@ -199,6 +199,26 @@ TEST_CASE("shadowing: marks, conntrack state and owners") {
               .size() == 1);
 }
 
+TEST_CASE("shadowing: tcp flags are a cube of the tcp header's flags byte") {
+    const Match syn = TcpFlagsMatch{false, 0x02, 0x02};
+    const Match noSyn = TcpFlagsMatch{false, 0x02, 0};
+    const Match notSyn = TcpFlagsMatch{true, 0x02, 0x02};
+    // syn set, then syn clear: every tcp packet is taken, a later tcp rule never fires
+    CHECK(run(hostWith({rule({tcp(), syn}, Drop{}), rule({tcp(), noSyn}, Drop{}),
+                        rule({tcp(), dport(22, 22)}, Accept{})}))
+              .size() == 1);
+    // `!= syn / syn` is `none / syn`: the second rule is redundant
+    CHECK(run(hostWith({rule({tcp(), notSyn}, Drop{}), rule({tcp(), noSyn}, Drop{})})).size() == 1);
+    // --syn (syn of fin,syn,rst,ack) does not cover every packet with syn set
+    CHECK(run(hostWith({rule({tcp(), TcpFlagsMatch{false, 0x17, 0x02}}, Drop{}),
+                        rule({tcp(), syn}, Drop{})}))
+              .empty());
+    // only tcp packets have flags: a udp rule after both halves still fires
+    CHECK(run(hostWith({rule({tcp(), syn}, Drop{}), rule({tcp(), noSyn}, Drop{}),
+                        rule({ProtoMatch{17, false}}, Accept{})}))
+              .empty());
+}
+
 TEST_CASE("match space: cube and interval differences are exact") {
     using namespace policyc::analyzer;
     CubeSet all;
