@@ -24,6 +24,10 @@ struct Allowed {
     std::string_view what;
     std::vector<std::string_view> tables;  // empty = any table
     std::vector<std::string_view> hooks;   // empty = any hook
+    /// Only iptables refuses it, by the built-in chain's name (-i/-o in the ip header): the
+    /// kernel loads it in a user chain reached from elsewhere, where it never matches.
+    bool headerInterface = false;
+    bool negated = false;  // of that interface test
 };
 
 std::optional<Allowed> targetRule(const ir::Target& t) {
@@ -55,10 +59,16 @@ std::optional<Allowed> matchRule(const ir::Match& m) {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, ir::IfaceMatch>) {
                 if (v.dir == ir::IfaceDirection::In)
-                    return Allowed{
-                        "an input interface (iif)", {}, {"PREROUTING", "INPUT", "FORWARD"}};
-                return Allowed{
-                    "an output interface (oif)", {}, {"FORWARD", "OUTPUT", "POSTROUTING"}};
+                    return Allowed{"an input interface (iif)",
+                                   {},
+                                   {"PREROUTING", "INPUT", "FORWARD"},
+                                   true,
+                                   v.negated};
+                return Allowed{"an output interface (oif)",
+                               {},
+                               {"FORWARD", "OUTPUT", "POSTROUTING"},
+                               true,
+                               v.negated};
             }
             if constexpr (std::is_same_v<T, ir::OwnerMatch>)
                 return Allowed{"a socket owner match", {}, {"OUTPUT", "POSTROUTING"}};
@@ -162,11 +172,18 @@ class TableChecker {
                 }
                 for (const auto& hook : hooks) {
                     if (contains(a.hooks, hook)) continue;
+                    if (a.headerInterface && hook != c.name) {
+                        interfaceNeverSet(r, c, a, hook);
+                        return;
+                    }
                     auto& d = diags_.report(
                         Code::E201, r.span,
                         std::string(a.what) + " is not allowed in " + table_.name + " " + hook +
                             (hook == c.name ? "" : " (reached from '" + c.name + "')"));
-                    d.hint = "the kernel accepts it only in " + join(a.hooks);
+                    d.hint = a.headerInterface
+                                 ? "iptables refuses it there: packets in " + hook +
+                                       " have no such interface; it belongs in " + join(a.hooks)
+                                 : "the kernel accepts it only in " + join(a.hooks);
                     return;
                 }
             };
@@ -174,6 +191,20 @@ class TableChecker {
             for (const auto& m : r.matches)
                 if (auto a = matchRule(m)) check(*a);
         }
+    }
+
+    /// A user chain reached from a hook without that interface: loadable, but the test never
+    /// holds on that path (a negated one always does).
+    void interfaceNeverSet(const ir::Rule& r, const ir::Chain& c, const Allowed& a,
+                           const std::string& hook) {
+        auto& d = diags_.report(
+            Code::W015, r.span,
+            std::string(a.what) + (a.negated ? " test always matches" : " test never matches") +
+                " when chain '" + c.name + "' is reached from " + table_.name + " " + hook +
+                ": packets there have no such "
+                "interface");
+        d.hint = "test it in the chain that jumps here from " + join(a.hooks) +
+                 ", or jump here only from those";
     }
 
     const ir::Table& table_;
