@@ -48,6 +48,10 @@ std::optional<Allowed> targetRule(const ir::Target& t) {
             if constexpr (std::is_same_v<T, ir::Notrack>) return Allowed{"notrack", {"raw"}, {}};
             if constexpr (std::is_same_v<T, ir::Reject>)
                 return Allowed{"REJECT", {}, {"INPUT", "FORWARD", "OUTPUT"}};
+            // xt_TCPMSS and nft_rt (NFT_RT_TCPMSS) both need the route the packet leaves by
+            if constexpr (std::is_same_v<T, ir::TcpMss>)
+                if (!v.mss)
+                    return Allowed{"tcp mss clamp", {}, {"FORWARD", "OUTPUT", "POSTROUTING"}};
             return std::nullopt;
         },
         t);
@@ -190,7 +194,21 @@ class TableChecker {
             if (auto a = targetRule(r.target)) check(*a);
             for (const auto& m : r.matches)
                 if (auto a = matchRule(m)) check(*a);
+            checkTcpMssSyn(r);
         }
+    }
+
+    /// xt_TCPMSS refuses a rule that does not match only TCP SYN packets: the kernel looks for
+    /// a `tcp` match whose compared flags include SYN, not negated.
+    void checkTcpMssSyn(const ir::Rule& r) {
+        if (!std::holds_alternative<ir::TcpMss>(r.target)) return;
+        for (const auto& m : r.matches) {
+            const auto* f = std::get_if<ir::TcpFlagsMatch>(&m);
+            if (f && !f->negated && (f->comp & 0x02)) return;
+        }
+        const SourceSpan& at = r.parts.target.valid() ? r.parts.target : r.span;
+        diags_.report(Code::E201, at, "tcp mss only works on TCP SYN packets").hint =
+            "match them first, e.g. 'tcp flags syn / syn,rst tcp mss clamp'";
     }
 
     /// A user chain reached from a hook without that interface: loadable, but the test never

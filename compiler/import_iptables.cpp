@@ -870,6 +870,18 @@ bool tproxyMark(RuleReader& r, bool) {
     return true;
 }
 
+bool tcpMssSet(RuleReader& r, bool) {
+    const Token* v = r.value("an MSS");
+    if (!v) return false;
+    // iptables' own limit (65535 less the IPv4 header); ip6tables stops at 65495
+    auto mss = parseNumber<uint16_t>(v->text);
+    if (!mss || *mss > 65515) return badValue(r, *v, "an MSS 0..65515");
+    std::get<TcpMss>(r.rule().target).mss = *mss;
+    return true;
+}
+
+bool tcpMssClamp(RuleReader&, bool) { return true; }  // TcpMss{} clamps
+
 // --- the tables ---------------------------------------------------------------------------------
 
 using Handlers = std::map<std::string, OptionHandler, std::less<>>;
@@ -982,6 +994,7 @@ const std::map<std::string, TargetKind, std::less<>>& targetKinds() {
                 return true;
             }}}}},
         {"NOTRACK", {Notrack{}, {}}},
+        {"TCPMSS", {TcpMss{}, {{"--set-mss", tcpMssSet}, {"--clamp-mss-to-pmtu", tcpMssClamp}}}},
     };
     return kTargets;
 }
@@ -1007,6 +1020,9 @@ bool RuleReader::read(Rule& rule) {
     keepModuleShape(rule);
     if (module_ == "-j CT" && std::holds_alternative<NoTarget>(rule.target))
         return fail(Code::E202, tokens_.back(), "CT without --notrack has no policyc equivalent");
+    if (module_ == "-j TCPMSS" && optionsSeen_.size() > 1)
+        return fail(Code::E106, tokens_.back(),
+                    "'--set-mss' and '--clamp-mss-to-pmtu' exclude each other");
     if (auto* c = std::get_if<Connmark>(&rule.target); c && c->op != Connmark::Op::Set) {
         const auto nf = ctMasks[1] ? ctMasks[1] : ctMasks[0];
         const auto ct = ctMasks[2] ? ctMasks[2] : ctMasks[0];
@@ -1085,9 +1101,9 @@ bool RuleReader::readOption(const Token& opt, bool negated) {
 /// iptables refuses these modules and targets without one of their options.
 bool RuleReader::finishModule() {
     static const std::set<std::string, std::less<>> kNeedOption = {
-        "icmp",  "icmp6",     "multiport",   "iprange", "mark",     "connmark",
-        "owner", "conntrack", "state",       "cgroup",  "addrtype", "comment",
-        "mac",   "-j MARK",   "-j CONNMARK", "-j SNAT", "-j DNAT",  "-j TPROXY"};
+        "icmp",        "icmp6",   "multiport", "iprange",   "mark",     "connmark", "owner",
+        "conntrack",   "state",   "cgroup",    "addrtype",  "comment",  "mac",      "-j MARK",
+        "-j CONNMARK", "-j SNAT", "-j DNAT",   "-j TPROXY", "-j TCPMSS"};
     if (!moduleToken_ || !optionsSeen_.empty() || !kNeedOption.count(module_)) return true;
     const std::string what = module_.starts_with("-j ") ? module_ : "-m " + module_;
     return fail(Code::E001, *moduleToken_, "'" + what + "' needs one of its options");

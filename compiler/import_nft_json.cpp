@@ -389,6 +389,7 @@ class RuleReader {
     bool portMatch(uint8_t proto, Direction dir, bool neg, const Json& right);
     bool icmpMatch(Family f, const std::string& field, bool neg, const Json& right);
     bool mangle(const Json& m);
+    bool tcpMss(const Json& option, const Json& value);
     bool nat(const std::string& kind, const Json& n);
     bool tproxy(const Json& t);
     bool reject(const Json& r);
@@ -885,6 +886,7 @@ bool RuleReader::mangle(const Json& m) {
     const Json* key = member(m, "key");
     const Json* value = member(m, "value");
     const std::string* kind = key ? singleKey(*key) : nullptr;
+    if (kind && value && *kind == "tcp option") return tcpMss(key->begin().value(), *value);
     if (!kind || !value || (*kind != "meta" && *kind != "ct") ||
         fieldOf(key->begin().value(), "key") != "mark" || member(key->begin().value(), "dir"))
         return fail("a statement setting " + (key ? shown(*key) : std::string("nothing")) +
@@ -903,6 +905,18 @@ bool RuleReader::mangle(const Json& m) {
     if (e->flip != 0) return fail("a mark copy with an xor or or");
     actions_.push_back(Connmark{toCt ? Connmark::Op::Save : Connmark::Op::Restore, {0, e->keep}});
     return true;
+}
+
+/// `tcp option maxseg size set rt mtu | N`
+bool RuleReader::tcpMss(const Json& option, const Json& value) {
+    if (fieldOf(option, "name") != "maxseg" || fieldOf(option, "field") != "size")
+        return fail("a statement setting tcp option " + shown(option) +
+                    " (policyc sets maxseg size)");
+    if (const Json* rt = member(value, "rt"); rt && fieldOf(*rt, "key") == "mtu")
+        return actions_.push_back(TcpMss{}), true;
+    if (value.is_number_unsigned() && value.get<uint64_t>() <= 65535)
+        return actions_.push_back(TcpMss{value.get<uint16_t>()}), true;
+    return fail("'tcp option maxseg size set' to " + shown(value));
 }
 
 bool RuleReader::nat(const std::string& kind, const Json& n) {

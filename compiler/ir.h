@@ -317,6 +317,12 @@ struct Tproxy {
 struct Notrack {
     bool operator==(const Notrack&) const = default;
 };
+/// Rewrites the MSS option of TCP SYN packets, as TCPMSS (iptables) and `tcp option maxseg size
+/// set` (nft); the packet goes on to the next rule. nullopt: clamp to the route's path MTU.
+struct TcpMss {
+    std::optional<uint16_t> mss;
+    bool operator==(const TcpMss&) const = default;
+};
 
 /// See OpaqueExtension: it may accept, drop, change the packet or go on to the next rule.
 struct OpaqueTarget {
@@ -324,8 +330,9 @@ struct OpaqueTarget {
     bool operator==(const OpaqueTarget&) const = default;
 };
 
-using Target = std::variant<NoTarget, Accept, Drop, Return, Jump, Goto, Reject, Log, SetMark,
-                            Connmark, Nat, Masquerade, Redirect, Tproxy, Notrack, OpaqueTarget>;
+using Target =
+    std::variant<NoTarget, Accept, Drop, Return, Jump, Goto, Reject, Log, SetMark, Connmark, Nat,
+                 Masquerade, Redirect, Tproxy, Notrack, TcpMss, OpaqueTarget>;
 
 // ---------------------------------------------------------------------------------------------
 // Tables, chains, rules

@@ -407,6 +407,14 @@ void targetJson(JsonWriter& w, const Drop&) { w.key("target").value("drop"); }
 void targetJson(JsonWriter& w, const Return&) { w.key("target").value("return"); }
 void targetJson(JsonWriter& w, const Notrack&) { w.key("target").value("notrack"); }
 
+void targetJson(JsonWriter& w, const TcpMss& t) {
+    if (t.mss)
+        w.key("mss").value(*t.mss);
+    else
+        w.key("mss").value("clamp");
+    w.key("target").value("tcpmss");
+}
+
 void targetJson(JsonWriter& w, const Jump& t) {
     w.key("chain").value(t.chain);
     w.key("target").value("jump");

@@ -352,6 +352,9 @@ std::string targetText(const Target& target) {
             },
             [](const Tproxy& t) { return tproxyText(t); },
             [](const Notrack&) { return std::string("notrack"); },
+            [](const TcpMss& t) {
+                return t.mss ? "tcp mss set " + std::to_string(*t.mss) : "tcp mss clamp";
+            },
             [](const OpaqueTarget& t) { return opaqueText("target", t.ext); },
         },
         target);

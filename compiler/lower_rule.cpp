@@ -481,6 +481,10 @@ class RuleLowering {
             portNat(c);
         else if (k.starts_with("tproxy"))
             tproxy(c);
+        else if (k == "tcp mss clamp")
+            rule_.target = ir::TcpMss{};
+        else if (k == "tcp mss set")
+            tcpMss(c);
         else {
             diags_.report(Code::E001, c.span, "unknown statement '" + k + "'");
             fail();
@@ -557,6 +561,16 @@ class RuleLowering {
         auto m = values_.mark(*v, "mark");
         if (!m) return fail();
         rule_.target = ir::SetMark{*m};
+    }
+
+    void tcpMss(const ast::Clause& c) {
+        const ast::Value* v = firstArg(c);
+        if (!v) return;
+        // iptables 1.8.9 takes --set-mss 0-65515, ip6tables 0-65495 (65535 less the IP header)
+        const uint64_t max = ctx_.family == ir::TableFamily::Ip ? 65515 : 65495;
+        auto n = values_.number(*v, max, "mss");
+        if (!n) return fail();
+        rule_.target = ir::TcpMss{static_cast<uint16_t>(*n)};
     }
 
     void connmark(const ast::Clause& c) {

@@ -55,7 +55,7 @@ namespace {
     X(Blackhole, "blackhole") X(Unreachable, "unreachable") X(Prohibit, "prohibit")           \
     X(Route, "route") X(Dev, "dev") X(Src, "src") X(Metric, "metric") X(Sysctl, "sysctl")     \
     X(Colon, ":") X(Dash, "-") X(LBracket, "[") X(RBracket, "]") X(Slash, "/")                \
-    X(Default, "default")
+    X(Default, "default") X(Mss, "mss") X(Clamp, "clamp")
 
 #define POLICYC_ENUM(name, text) name,
 enum class K : uint8_t { POLICYC_KEYWORDS(POLICYC_ENUM) None };
@@ -665,7 +665,6 @@ class Parser {
             case K::Ip6:
             case K::Saddr:
             case K::Daddr:
-            case K::Tcp:
             case K::Udp:
             case K::Sctp:
             case K::Proto:
@@ -683,6 +682,8 @@ class Parser {
             case K::Comment:
             case K::State:
                 return true;
+            case K::Tcp:  // `tcp [flags|sport|dport ...]`, not `tcp mss`
+                return !is(la(1), K::Mss);
             case K::Mark:  // `mark [not] VALUE`, not `mark set`
                 return isValueStart(la(1)) || is(la(1), K::Neq);
             case K::Ct:  // `ct state`, `ct mark [not] VALUE`, not `ct mark set|save|restore`
@@ -895,6 +896,18 @@ class Parser {
                 c.value(value());
                 // ('mark' value)? is greedy: `mark 1` is this statement's, not the next rule's
                 if (at(K::Mark) && isValueStart(la(1))) {
+                    word(c);
+                    c.value(value());
+                }
+                break;
+            case K::Tcp:
+                word(c);
+                if (!at(K::Mss)) decline();
+                word(c);
+                if (at(K::Clamp)) {
+                    word(c);
+                } else {
+                    if (!at(K::Set)) decline();
                     word(c);
                     c.value(value());
                 }

@@ -140,6 +140,7 @@ statement
     | 'redirect' ( 'to' value )?                                    # redirectStmt
     | 'tproxy' addrFamily? 'to' value ( 'mark' value )?            # tproxyStmt
     | 'notrack'                                                     # notrackStmt
+    | 'tcp' 'mss' ( 'clamp' | 'set' value )                         # tcpMssStmt
     ;
 
 // ---- policy routing and sysctls ---------------------------------------------------------------
@@ -195,7 +196,7 @@ name
     | 'iif' | 'oif' | 'ct' | 'state' | 'socket' | 'transparent' | 'icmp' | 'icmpv6' | 'type'
     | 'code' | 'addrtype' | 'limit' | 'burst' | 'ether' | 'not' | 'accept' | 'drop' | 'reject'
     | 'with' | 'return' | 'jump' | 'goto' | 'counter' | 'log' | 'prefix' | 'level'
-    | 'mask' | 'snat' | 'dnat' | 'redirect' | 'notrack' | 'rule'
+    | 'mask' | 'snat' | 'dnat' | 'redirect' | 'notrack' | 'rule' | 'mss' | 'clamp'
     | 'uidrange' | 'lookup' | 'blackhole' | 'unreachable' | 'prohibit' | 'route' | 'dev' | 'src'
     | 'metric' | 'sysctl' | 'default'
     ;

@@ -11,6 +11,7 @@
 #include <linux/netfilter/xt_CT.h>
 #include <linux/netfilter/xt_LOG.h>
 #include <linux/netfilter/xt_MARK.h>
+#include <linux/netfilter/xt_TCPMSS.h>
 #include <linux/netfilter/xt_TPROXY.h>
 #include <linux/netfilter/xt_addrtype.h>
 #include <linux/netfilter/xt_cgroup.h>
@@ -863,6 +864,16 @@ std::optional<Target> decCt(XtContext& ctx, const uint8_t* d) {
     return Notrack{};
 }
 
+Bytes encTcpMss(XtContext&, const Target& t) {
+    xt_tcpmss_info info{as<TcpMss>(t).mss.value_or(XT_TCPMSS_CLAMP_PMTU)};
+    return bytesOf(info);
+}
+std::optional<Target> decTcpMss(XtContext&, const uint8_t* d) {
+    const auto info = load<xt_tcpmss_info>(d);
+    if (info.mss == XT_TCPMSS_CLAMP_PMTU) return TcpMss{};
+    return TcpMss{info.mss};
+}
+
 constexpr auto V4 = Family::V4;
 constexpr auto V6 = Family::V6;
 
@@ -893,6 +904,7 @@ const std::vector<TargetRow>& targetRows() {
          decPortsOnly<Redirect, decodeNatRange<nf_nat_range>>},
         {"TPROXY", 1, {}, XT_ALIGN(sizeof(xt_tproxy_target_info_v1)), encTproxy, decTproxy},
         {"CT", 2, {}, XT_ALIGN(sizeof(xt_ct_target_info_v1)), encCt, decCt},
+        {"TCPMSS", 0, {}, XT_ALIGN(sizeof(xt_tcpmss_info)), encTcpMss, decTcpMss},
     };
     return kRows;
 }
@@ -909,6 +921,7 @@ struct TargetNamer {
     std::string_view operator()(const Redirect&) const { return "REDIRECT"; }
     std::string_view operator()(const Tproxy&) const { return "TPROXY"; }
     std::string_view operator()(const Notrack&) const { return "CT"; }
+    std::string_view operator()(const TcpMss&) const { return "TCPMSS"; }
     template <class T>
     std::string_view operator()(const T&) const {
         return "";

@@ -815,6 +815,30 @@ bool readVerdict(RuleReader& r, const std::string& jumpPrefix) {
 }
 
 /// Data immediates load registers for the statement that follows them.
+/// The exthdr write of `tcp option maxseg size set ...`, from reg 1.
+bool isMssWrite(const nftnl_expr* e) {
+    return e && nameOf(e) == "exthdr" && has(e, NFTNL_EXPR_EXTHDR_SREG) &&
+           u32(e, NFTNL_EXPR_EXTHDR_SREG) == NFT_REG_1 &&
+           u32(e, NFTNL_EXPR_EXTHDR_OP) == NFT_EXTHDR_OP_TCPOPT &&
+           nftnl_expr_get_u8(e, NFTNL_EXPR_EXTHDR_TYPE) == 2 &&
+           u32(e, NFTNL_EXPR_EXTHDR_OFFSET) == 2 && u32(e, NFTNL_EXPR_EXTHDR_LEN) == 2;
+}
+
+/// `rt load tcpmss`, a 2-byte hton and the MSS option write: `... set rt mtu`.
+bool readRtMss(RuleReader& r) {
+    const nftnl_expr* rt = r.peek();
+    if (u32(rt, NFTNL_EXPR_RT_KEY) != NFT_RT_TCPMSS || u32(rt, NFTNL_EXPR_RT_DREG) != NFT_REG_1 ||
+        !r.peekIs(1, "byteorder") || !isMssWrite(r.peek(2)))
+        return r.fail("an rt expression other than 'tcp option maxseg size set rt mtu'");
+    const nftnl_expr* bo = r.peek(1);
+    if (u32(bo, NFTNL_EXPR_BYTEORDER_OP) != NFT_BYTEORDER_HTON ||
+        u32(bo, NFTNL_EXPR_BYTEORDER_SIZE) != 2 || u32(bo, NFTNL_EXPR_BYTEORDER_LEN) != 2)
+        return r.fail("an rt tcpmss load not turned to network order");
+    r.i += 3;
+    r.actions.push_back(TcpMss{});
+    return true;
+}
+
 bool readImmediates(RuleReader& r) {
     std::map<uint32_t, Bytes> regs;
     while (r.peekIs(0, "immediate") && u32(r.peek(), NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT) {
@@ -848,6 +872,10 @@ bool readImmediates(RuleReader& r) {
             r.actions.push_back(Connmark{Connmark::Op::Set, m});
         else
             r.actions.push_back(SetMark{m});
+        return true;
+    }
+    if (isMssWrite(e) && regs.size() == 1 && regs.count(NFT_REG_1) && regs[NFT_REG_1].size() == 2) {
+        r.actions.push_back(TcpMss{static_cast<uint16_t>(beValue(regs[NFT_REG_1]))});
         return true;
     }
     if (n == "nat") {
@@ -899,6 +927,7 @@ bool readOne(RuleReader& r, const std::string& jumpPrefix) {
     // counters change nothing the kernel decides; a rule without other statement only counts
     if (n == "counter") return ++r.i, r.counter = true, true;
     if (n == "notrack") return ++r.i, r.actions.push_back(Notrack{}), true;
+    if (n == "rt") return readRtMss(r);
     if (n == "masq" || n == "redir" || n == "nat" || n == "tproxy") return readImmediates(r);
     if (n == "immediate") {
         if (u32(e, NFTNL_EXPR_IMM_DREG) == NFT_REG_VERDICT) return readVerdict(r, jumpPrefix);

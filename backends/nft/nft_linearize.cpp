@@ -176,6 +176,33 @@ void immediateData(RuleBuilder& b, uint32_t reg, const Bytes& value) {
     b.add(e);
 }
 
+/// `tcp option maxseg size set VALUE`: reg 1 holds the new MSS in network order; nft writes
+/// the option's 2 bytes at offset 2 (after kind and length).
+void tcpMssExprs(RuleBuilder& b, std::optional<uint16_t> mss) {
+    if (mss) {
+        immediateData(b, kReg1, be16(*mss));
+    } else {  // `rt mtu`: the route's MSS, in host order
+        auto* rt = expr("rt");
+        nftnl_expr_set_u32(rt, NFTNL_EXPR_RT_KEY, NFT_RT_TCPMSS);
+        nftnl_expr_set_u32(rt, NFTNL_EXPR_RT_DREG, kReg1);
+        b.add(rt);
+        auto* bo = expr("byteorder");
+        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_SREG, kReg1);
+        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_DREG, kReg1);
+        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_LEN, 2);
+        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+        b.add(bo);
+    }
+    auto* e = expr("exthdr");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_SREG, kReg1);
+    nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, 2);  // TCPOPT_MAXSEG
+    nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, 2);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, 2);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT);
+    b.add(e);
+}
+
 void verdict(RuleBuilder& b, int code, const std::string& chain = "") {
     auto* e = expr("immediate");
     nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
@@ -936,6 +963,10 @@ void targetStmt(Ctx& ctx, const Target& t) {
                        });
                    },
                    [&](const Notrack&) { push([](RuleBuilder& b) { simple(b, "notrack"); }); },
+                   [&](const TcpMss& t) {
+                       const auto mss = t.mss;
+                       push([=](RuleBuilder& b) { tcpMssExprs(b, mss); });
+                   },
                    [&](const OpaqueTarget& o) { opaqueError(ctx, "target", o.ext); },
                },
                t);

@@ -398,6 +398,10 @@ struct TargetRenderer {
                xmarkText(t.mark);
     }
     std::string operator()(const Notrack&) const { return " -j CT --notrack"; }
+    std::string operator()(const TcpMss& t) const {
+        return t.mss ? " -j TCPMSS --set-mss " + std::to_string(*t.mss)
+                     : std::string(" -j TCPMSS --clamp-mss-to-pmtu");
+    }
     std::string operator()(const OpaqueTarget& t) const {
         return " -j " + t.ext.name + opaqueOptions(t.ext);
     }

@@ -405,6 +405,10 @@ std::string targetText(const RuleContext& ctx, const Target& t) {
             [](const Redirect& r) { return "redirect" + portsSuffix(r.ports); },
             [&](const Tproxy& tp) { return tproxyText(ctx, tp); },
             [](const Notrack&) -> std::string { return "notrack"; },
+            [](const TcpMss& t) -> std::string {
+                return "tcp option maxseg size set " +
+                       (t.mss ? std::to_string(*t.mss) : std::string("rt mtu"));
+            },
             [](const OpaqueTarget& o) -> std::string {
                 if (o.ext.name == kNftVerbatim)  // a rule read back verbatim: its expressions
                     return std::string(o.ext.data.begin(), o.ext.data.end());

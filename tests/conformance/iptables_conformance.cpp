@@ -68,6 +68,7 @@ const std::vector<Extension>& extensions() {
         {"LOG", {"libipt_LOG.t", "libip6t_LOG.t"}},
         {"REJECT", {"libipt_REJECT.t", "libip6t_REJECT.t"}},
         {"CT", {"libxt_CT.t"}},
+        {"TCPMSS", {"libxt_TCPMSS.t"}},
         {"standard",
          {"libxt_standard.t", "libipt_standard.t", "libip6t_standard.t", "iptables.t"}},
     };

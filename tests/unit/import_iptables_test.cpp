@@ -417,6 +417,21 @@ const std::vector<Case>& cases() {
          Tproxy{Family::V4, ip("127.0.0.1"), 8000, {1, 0xffffffff}}},
         {"raw", "PREROUTING", "-p udp -j CT --notrack", {ProtoMatch{17, false}}, Notrack{}},
         {"raw", "PREROUTING", "-j NOTRACK", {}, Notrack{}, false},
+        {"mangle",
+         "FORWARD",
+         "-p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu",
+         {ProtoMatch{6, false}, TcpFlagsMatch{false, 0x06, 0x02}},
+         TcpMss{}},
+        {"mangle",
+         "POSTROUTING",
+         "-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 0",
+         {ProtoMatch{6, false}, TcpFlagsMatch{false, 0x17, 0x02}},
+         TcpMss{0}},
+        {"mangle",
+         "OUTPUT",
+         "-p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 65515",
+         {ProtoMatch{6, false}, TcpFlagsMatch{false, 0x06, 0x02}},
+         TcpMss{65515}},
         {"filter",
          "INPUT",
          "-p tcp -m tcp --sport 1:1023 --dport 22 -m conntrack --ctstate NEW -m comment --comment "
@@ -631,6 +646,11 @@ TEST_CASE("import_iptables: unsupported and bad input are located errors") {
         {"-A INPUT -j ACCEPT !\nCOMMIT\n", 5, 20, Code::E001, "'!'"},
         {"-A INPUT -j SNAT --to-source [fd00::1-fd00::9]:80\nCOMMIT\n", 5, 30, Code::E202,
          "IPv6 NAT range"},
+        // iptables 1.8.9: "TCPMSS target: At least one parameter is required", and its range
+        {"-A FORWARD -p tcp -j TCPMSS\nCOMMIT\n", 5, 22, Code::E001, "needs one of its options"},
+        {"-A FORWARD -p tcp -j TCPMSS --set-mss 65516\nCOMMIT\n", 5, 39, Code::E103, "'65516'"},
+        {"-A FORWARD -p tcp -j TCPMSS --clamp-mss-to-pmtu --set-mss 4\nCOMMIT\n", 5, 59, Code::E106,
+         "exclude each other"},
     };
     for (const auto& e : errors) {
         CAPTURE(e.text);

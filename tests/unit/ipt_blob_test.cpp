@@ -173,6 +173,8 @@ Table v4TargetsTable() {
         Tproxy{Family::V4, {}, 8000, {0x1, 0x1}},
         Tproxy{Family::V4, ip("10.0.0.1"), 8000, {0, 0}},
         Notrack{},
+        TcpMss{},
+        TcpMss{1400},
         Return{},
         NoTarget{},
     };

@@ -145,6 +145,8 @@ COMMIT
 -A PREROUTING -j CONNMARK --set-xmark 0x1/0xff
 -A PREROUTING -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff
 -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff
+-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+-A FORWARD -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 1400
 -A DIVERT -j MARK --set-xmark 0x1/0xffffffff
 -A DIVERT -j ACCEPT
 COMMIT

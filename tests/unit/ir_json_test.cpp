@@ -233,6 +233,8 @@ TEST_CASE("ir_json: the remaining match and target kinds") {
         {Masquerade{}, {{"target", "masquerade"}}},
         {Redirect{NumRange{8080, 8080}}, {{"target", "redirect"}, {"ports", "8080"}}},
         {Notrack{}, {{"target", "notrack"}}},
+        {TcpMss{}, {{"target", "tcpmss"}, {"mss", "clamp"}}},
+        {TcpMss{1400}, {{"target", "tcpmss"}, {"mss", 1400}}},
         {OpaqueTarget{{"NFLOG", 0, {0x03, 0xab}}},
          {{"target", "opaque"},
           {"extension", {{"name", "NFLOG"}, {"revision", 0}, {"data", "03ab"}}}}},

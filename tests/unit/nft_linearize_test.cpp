@@ -202,6 +202,16 @@ inet policyc mangle_prerouting
   [ bitwise reg 1 = ( reg 1 & 0x000000ff ) ^ 0x00000000 ]
   [ meta set mark with reg 1 ]
 
+inet policyc mangle_forward
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 1b @ transport header + 13 => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x00000006 ) ^ 0x00000000 ]
+  [ cmp eq reg 1 0x00000002 ]
+  [ rt load tcpmss => reg 1 ]
+  [ byteorder reg 1 = hton(reg 1, 2, 2) ]
+  [ exthdr write tcpopt reg 1 => 2b @ 2 + 2 ]
+
 inet policyc mangle_output
   [ meta load skuid => reg 1 ]
   [ cmp eq reg 1 0x000003e8 ]
@@ -220,6 +230,17 @@ inet policyc mangle_output
   [ ct load mark => reg 1 ]
   [ bitwise reg 1 = ( reg 1 & 0xffffff00 ) ^ 0x00000006 ]
   [ ct set mark with reg 1 ]
+
+inet policyc mangle_postrouting
+  [ meta load oifname => reg 1 ]
+  [ cmp eq reg 1 0x30687465 0x00000000 0x00000000 0x00000000 ]
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 1b @ transport header + 13 => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x00000017 ) ^ 0x00000000 ]
+  [ cmp eq reg 1 0x00000002 ]
+  [ immediate reg 1 0x00007805 ]
+  [ exthdr write tcpopt reg 1 => 2b @ 2 + 2 ]
 
 inet policyc nat_prerouting
   [ meta load iifname => reg 1 ]
