@@ -4,9 +4,6 @@
 // (everything else kept as it is: ipt_ownership.h). The steps share one xtables lock, taken
 // by the first snapshot and held until the steps are destroyed: no iptables run can change a
 // table between policyc's read, its replace and a rollback.
-#include <sched.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -17,6 +14,7 @@
 #include "backends/ipt/ipt_kernel.h"
 #include "backends/ipt/ipt_ownership.h"
 #include "backends/saved_state.h"
+#include "backends/scratch_netns.h"
 
 namespace policyc::backends {
 namespace {
@@ -62,35 +60,14 @@ class LegacyTableStep : public ApplyStep {
     bool check(Diagnostics& diags) override {
         auto blob = wanted(diags);
         if (!blob) return false;
-        int fds[2];
-        if (pipe(fds) != 0) return checkFailed(diags, std::strerror(errno));
-        const pid_t child = fork();
-        if (child < 0) {
-            close(fds[0]);
-            close(fds[1]);
-            return checkFailed(diags, std::strerror(errno));
-        }
-        if (child == 0) {
-            close(fds[0]);
+        const ScratchResult r = inScratchNetns([&](std::string& why) {
             Diagnostics inChild;
-            std::string why;
-            if (unshare(CLONE_NEWNET) != 0)
-                why =
-                    std::string("cannot make a scratch network namespace: ") + std::strerror(errno);
-            else if (!ipt::replaceTable(*blob, inChild))
-                why = inChild.items().empty() ? "refused" : inChild.items().back().message;
-            if (!why.empty() && write(fds[1], why.data(), why.size()) < 0) _exit(2);
-            _exit(why.empty() ? 0 : 1);
-        }
-        close(fds[1]);
-        std::string why;
-        char buf[512];
-        for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) why.append(buf, size_t(n));
-        close(fds[0]);
-        int status = 0;
-        waitpid(child, &status, 0);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
-        return checkFailed(diags, why.empty() ? "the check process failed" : why);
+            if (ipt::replaceTable(*blob, inChild)) return true;
+            why = inChild.items().empty() ? "refused" : inChild.items().back().message;
+            return false;
+        });
+        if (r.ok) return true;
+        return checkFailed(diags, r.text.empty() ? "the check process failed" : r.text);
     }
 
     bool apply(Diagnostics& diags) override {

@@ -3,13 +3,9 @@
 // the host uses, whether table `policyc` existed and dumps it; apply replaces those tables in one
 // transaction guarded by the ruleset generation; undo deletes what did not exist and re-adds the
 // dumped tables in one transaction.
-#include <sched.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstring>
 #include <sstream>
 
@@ -18,6 +14,7 @@
 #include "backends/nft/nft_batch.h"
 #include "backends/nft/nft_linearize.h"
 #include "backends/saved_state.h"
+#include "backends/scratch_netns.h"
 #include "backends/text/nft_text_vocab.h"
 
 namespace policyc::backends {
@@ -131,28 +128,14 @@ class NftStep : public ApplyStep {
     /// The child sends back "ERRNO OBJECT EXPRESSION" (-1: none), a line with the message and
     /// the kernel's text.
     bool commitInScratchNetns(BatchError& error) const {
-        int fds[2];
-        if (pipe(fds) != 0) return scratchFailed(error, std::strerror(errno));
-        const pid_t child = fork();
-        if (child < 0) {
-            close(fds[0]);
-            close(fds[1]);
-            return scratchFailed(error, std::strerror(errno));
-        }
-        if (child == 0) {
-            close(fds[0]);
+        const ScratchResult r = inScratchNetns([&](std::string& text) {
+            NftSocket sock;
             BatchError e;
             bool ok = false;
-            if (unshare(CLONE_NEWNET) != 0) {
-                e.message =
-                    std::string("cannot make a scratch network namespace: ") + std::strerror(errno);
-            } else {
-                NftSocket sock;
-                if (!sock.error().empty())
-                    e.message = sock.error();
-                else
-                    ok = replaceTables(sock, wanted_.families, wanted_, std::nullopt, e);
-            }
+            if (!sock.error().empty())
+                e.message = sock.error();
+            else
+                ok = replaceTables(sock, wanted_.families, wanted_, std::nullopt, e);
             auto index = [](const std::optional<size_t>& i) {
                 return i ? static_cast<long long>(*i) : -1LL;
             };
@@ -160,22 +143,14 @@ class NftStep : public ApplyStep {
             out << e.errnum << ' ' << index(e.object) << ' ' << index(e.expression) << '\n'
                 << e.message << '\n'
                 << e.kernelMessage;
-            const std::string text = out.str();
-            if (!ok && write(fds[1], text.data(), text.size()) < 0) _exit(2);
-            _exit(ok ? 0 : 1);
-        }
-        close(fds[1]);
-        std::string text;
-        char buf[512];
-        for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
-        close(fds[0]);
-        int status = 0;
-        waitpid(child, &status, 0);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
-        std::istringstream in(text);
+            if (!ok) text = out.str();
+            return ok;
+        });
+        if (r.ok) return true;
+        std::istringstream in(r.text);
         long long object = -1, expression = -1;
         if (!(in >> error.errnum >> object >> expression))
-            return scratchFailed(error, "the check process failed");
+            return scratchFailed(error, r.text.empty() ? "the check process failed" : r.text);
         in.ignore(1);
         std::getline(in, error.message);
         std::getline(in, error.kernelMessage);
