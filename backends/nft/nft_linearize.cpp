@@ -159,13 +159,14 @@ void bitwise(RuleBuilder& b, const Bytes& mask, const Bytes& xorValue) {
     b.add(e);
 }
 
-void byteorderHton32(RuleBuilder& b) {
+/// reg 1 to network order, one `size`-byte value (4: a 32-bit id, 2: an MSS).
+void byteorderHton(RuleBuilder& b, uint32_t size) {
     auto* e = expr("byteorder");
     nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, kReg1);
     nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, kReg1);
     nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 4);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 4);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, size);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, size);
     b.add(e);
 }
 
@@ -186,13 +187,7 @@ void tcpMssExprs(RuleBuilder& b, std::optional<uint16_t> mss) {
         nftnl_expr_set_u32(rt, NFTNL_EXPR_RT_KEY, NFT_RT_TCPMSS);
         nftnl_expr_set_u32(rt, NFTNL_EXPR_RT_DREG, kReg1);
         b.add(rt);
-        auto* bo = expr("byteorder");
-        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_SREG, kReg1);
-        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_DREG, kReg1);
-        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_LEN, 2);
-        nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_SIZE, 2);
-        b.add(bo);
+        byteorderHton(b, 2);
     }
     auto* e = expr("exthdr");
     nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_SREG, kReg1);
@@ -499,7 +494,7 @@ void ownerStmt(Ctx& ctx, const OwnerMatch& o) {
                                 cmp(b, negated ? NFT_CMP_NEQ : NFT_CMP_EQ, hostU32(ids.first));
                                 return;
                             }
-                            byteorderHton32(b);
+                            byteorderHton(b, 4);
                             if (negated) {
                                 rangeNeq(b, be32(ids.first), be32(ids.last));
                             } else {

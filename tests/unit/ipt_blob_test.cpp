@@ -33,6 +33,7 @@
 #include "backends/ipt/ipt_kernel.h"
 #include "backends/ipt/ipt_ownership.h"
 #include "backends/nft/nft_linearize.h"
+#include "backends/scratch_netns.h"
 #include "backends/text/render.h"
 #include "tests/unit/ipt_fixture_hosts.h"
 
@@ -640,24 +641,11 @@ std::string loadAndList(const Host& h, Family f) {
 }
 
 std::string inFreshNetns(const Host& h, Family f) {
-    int fds[2];
-    if (::pipe(fds) != 0) return "ERR pipe";
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::close(fds[0]);
-        const std::string r = ::unshare(CLONE_NEWNET) == 0 ? loadAndList(h, f) : "ERR unshare";
-        (void)!::write(fds[1], r.data(), r.size());
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return out;
+    return policyc::backends::inScratchNetns([&](std::string& out) {
+               out = loadAndList(h, f);
+               return true;
+           })
+        .text;
 }
 
 std::filesystem::path cgroup2Root() {

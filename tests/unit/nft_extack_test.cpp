@@ -19,6 +19,7 @@
 #include "backends/apply_step.h"
 #include "backends/nft/nft_batch.h"
 #include "backends/nft/nft_linearize.h"
+#include "backends/scratch_netns.h"
 #include "compiler/compile.h"
 #include "compiler/ir.h"
 
@@ -152,44 +153,26 @@ namespace {
 /// In a forked child's fresh netns: apply `host` with the nft backend; the child reports the
 /// diagnostic as "LINE:COL MESSAGE" and then what `nft list ruleset` prints.
 std::string applyInNetns(const ir::Host& host) {
-    int fds[2];
-    if (::pipe(fds) != 0) return "ERR pipe";
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::close(fds[0]);
-        std::string r;
-        if (::unshare(CLONE_NEWNET) != 0) {
-            r = "ERR unshare";
-        } else {
-            Diagnostics diags;
-            auto steps = backends::nftSteps(host);
-            if (steps.size() != 1 || !steps[0]->snapshot(diags)) {
-                r = "ERR snapshot";
-            } else if (steps[0]->apply(diags)) {
-                r = "ERR the kernel accepted it";
-            } else {
-                const Diagnostic& d = diags.items().at(0);
-                r = std::to_string(d.span.line) + ":" + std::to_string(d.span.column) + " " +
-                    d.message + "\n";
-                if (FILE* p = ::popen("nft list ruleset 2>&1", "r")) {
-                    char buf[512];
-                    while (std::fgets(buf, sizeof buf, p)) r += buf;
-                    ::pclose(p);
-                }
-            }
-        }
-        (void)!::write(fds[1], r.data(), r.size());
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return out;
+    return backends::inScratchNetns([&](std::string& r) {
+               Diagnostics diags;
+               auto steps = backends::nftSteps(host);
+               if (steps.size() != 1 || !steps[0]->snapshot(diags)) {
+                   r = "ERR snapshot";
+               } else if (steps[0]->apply(diags)) {
+                   r = "ERR the kernel accepted it";
+               } else {
+                   const Diagnostic& d = diags.items().at(0);
+                   r = std::to_string(d.span.line) + ":" + std::to_string(d.span.column) + " " +
+                       d.message + "\n";
+                   if (FILE* p = ::popen("nft list ruleset 2>&1", "r")) {
+                       char buf[512];
+                       while (std::fgets(buf, sizeof buf, p)) r += buf;
+                       ::pclose(p);
+                   }
+               }
+               return true;
+           })
+        .text;
 }
 
 }  // namespace
