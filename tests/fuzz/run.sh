@@ -99,7 +99,15 @@ for t in "${targets[@]}"; do
             < /dev/null 2>&1 | tail -n 40); then
         failed+=("$t")
     fi
-    ls "$artifacts" | grep -q . && failed+=("$t (artifacts in $artifacts)")
+    if ls "$artifacts" | grep -q .; then
+        failed+=("$t (artifacts in $artifacts)")
+        # CI keeps only the log, and a run from a fixed seed is still not repeatable elsewhere
+        # (ASan's addresses feed libFuzzer's comparisons): the input itself must be in the log.
+        for a in "$artifacts"*; do
+            echo "== $(basename "$a") ($(stat -c %s "$a") bytes), base64:"
+            head -c 65536 "$a" | base64 -w 100
+        done
+    fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
     echo "fuzz: failures: ${failed[*]}" >&2
