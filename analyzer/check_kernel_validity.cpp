@@ -140,7 +140,7 @@ class TableChecker {
                     }
                     cycle += "'" + *t + "'";
                     diags_
-                        .report(Code::E203, r.span,
+                        .report(Code::E203, targetSpan(r),
                                 "chains jump to each other in a cycle: " + cycle)
                         .hint = "the kernel refuses the whole table; break the cycle";
                 } else if (state[*t] == 0) {
@@ -162,14 +162,23 @@ class TableChecker {
             if (const std::string* t = jumpTarget(r); t && chains_.count(*t)) propagate(*t, hook);
     }
 
+    static const SourceSpan& targetSpan(const ir::Rule& r) {
+        return r.parts.target.valid() ? r.parts.target : r.span;
+    }
+    static const SourceSpan& matchSpan(const ir::Rule& r, size_t i) {
+        return i < r.parts.matches.size() && r.parts.matches[i].valid() ? r.parts.matches[i]
+                                                                        : r.span;
+    }
+
     void checkRules(const ir::Chain& c) {
         const Hooks& hooks = reach_[c.name];
         for (const auto& r : c.rules) {
-            auto check = [&](const Allowed& a) {
+            // `at`: the match or statement at fault, when the rule knows where it was written
+            auto check = [&](const Allowed& a, const SourceSpan& at) {
                 if (!contains(a.tables, table_.name)) {
                     diags_
                         .report(
-                            Code::E201, r.span,
+                            Code::E201, at,
                             std::string(a.what) + " is not allowed in table '" + table_.name + "'")
                         .hint = "use it in table " + join(a.tables);
                     return;
@@ -177,11 +186,11 @@ class TableChecker {
                 for (const auto& hook : hooks) {
                     if (contains(a.hooks, hook)) continue;
                     if (a.headerInterface && hook != c.name) {
-                        interfaceNeverSet(r, c, a, hook);
+                        interfaceNeverSet(at, c, a, hook);
                         return;
                     }
                     auto& d = diags_.report(
-                        Code::E201, r.span,
+                        Code::E201, at,
                         std::string(a.what) + " is not allowed in " + table_.name + " " + hook +
                             (hook == c.name ? "" : " (reached from '" + c.name + "')"));
                     d.hint = a.headerInterface
@@ -191,9 +200,9 @@ class TableChecker {
                     return;
                 }
             };
-            if (auto a = targetRule(r.target)) check(*a);
-            for (const auto& m : r.matches)
-                if (auto a = matchRule(m)) check(*a);
+            if (auto a = targetRule(r.target)) check(*a, targetSpan(r));
+            for (size_t i = 0; i < r.matches.size(); ++i)
+                if (auto a = matchRule(r.matches[i])) check(*a, matchSpan(r, i));
             checkTcpMssSyn(r);
         }
     }
@@ -206,17 +215,16 @@ class TableChecker {
             const auto* f = std::get_if<ir::TcpFlagsMatch>(&m);
             if (f && !f->negated && (f->comp & 0x02)) return;
         }
-        const SourceSpan& at = r.parts.target.valid() ? r.parts.target : r.span;
-        diags_.report(Code::E201, at, "tcp mss only works on TCP SYN packets").hint =
+        diags_.report(Code::E201, targetSpan(r), "tcp mss only works on TCP SYN packets").hint =
             "match them first, e.g. 'tcp flags syn / syn,rst tcp mss clamp'";
     }
 
     /// A user chain reached from a hook without that interface: loadable, but the test never
     /// holds on that path (a negated one always does).
-    void interfaceNeverSet(const ir::Rule& r, const ir::Chain& c, const Allowed& a,
+    void interfaceNeverSet(const SourceSpan& at, const ir::Chain& c, const Allowed& a,
                            const std::string& hook) {
         auto& d = diags_.report(
-            Code::W015, r.span,
+            Code::W015, at,
             std::string(a.what) + (a.negated ? " test always matches" : " test never matches") +
                 " when chain '" + c.name + "' is reached from " + table_.name + " " + hook +
                 ": packets there have no such "

@@ -70,7 +70,7 @@ hooks=sorted(x["line"] for x in f if x["code"]=="invalid-hook"); assert hooks==[
 assert all(x["file"].endswith("invalid_hook.pol") and x["column"] and x["severity"] in ("error","warning","note") for x in f)
 assert d["summary"]["error"]==sum(x["severity"]=="error" for x in f)' "$work/out" && ok || bad "lint --format json shape"
 expect_exit 1 "lint sarif" "$policyc" lint golden/errors/invalid_hook.pol --format sarif
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["version"]=="2.1.0"; r=d["runs"][0]; assert r["results"][0]["ruleId"]=="invalid-hook"' "$work/out" && ok || bad "lint --format sarif shape"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["version"]=="2.1.0"; r=d["runs"][0]; hook=[x for x in r["results"] if x["ruleId"]=="invalid-hook"]; reg=hook[0]["locations"][0]["physicalLocation"]["region"]; assert (reg["startLine"], reg["startColumn"]) == (5, 22), reg' "$work/out" && ok || bad "lint --format sarif shape"
 printf 'table filter { chain INPUT { accept }\n chain unused { accept } }\n' > "$work/unused.pol"
 expect_exit 0 "lint without --werror on warnings" "$policyc" lint "$work/unused.pol"
 expect_exit 1 "lint --werror on warnings" "$policyc" lint --werror "$work/unused.pol"
