@@ -313,11 +313,17 @@ class RuleReader {
     const Token* value(std::string_view what);
     const Token& previous() const { return tokens_[pos_ - 1]; }  // the option or value just read
     bool fail(Code code, const Token& at, std::string message);
-    SourceSpan span(const Token& t) const {
-        return {file_, line_, t.column, line_, t.column + std::max<uint32_t>(t.length, 1) - 1};
+    SourceSpan span(const Token& t) const { return spanOf(t, t); }
+    SourceSpan spanOf(const Token& first, const Token& last) const {
+        return {file_, line_, first.column, line_,
+                last.column + std::max<uint32_t>(last.length, 1) - 1};
     }
     void evidence(Family f, const Token& t) { (f == Family::V4 ? v4_ : v6_) = span(t); }
-    void add(Match m) { rule_->matches.push_back(std::move(m)); }
+    /// A match, pointed at by the option (with its `!` and values) that gave it.
+    void add(Match m) {
+        rule_->matches.push_back(std::move(m));
+        rule_->parts.matches.push_back(spanOf(tokens_[optionStart_], previous()));
+    }
     Rule& rule() { return *rule_; }
     const std::string& module() const { return module_; }
     /// CONNMARK --mask, --nfmask, --ctmask as read, resolved at the end of the line.
@@ -337,6 +343,8 @@ class RuleReader {
 
     std::vector<Token> tokens_;
     size_t pos_;
+    size_t optionStart_ = 0;             // the token the option being read begins with
+    std::optional<size_t> targetStart_;  // the -j/-g token
     uint32_t file_;
     uint32_t line_;
     Diagnostics& diags_;
@@ -1010,6 +1018,7 @@ bool RuleReader::read(Rule& rule) {
             bangToken = &t;
             continue;
         }
+        optionStart_ = bangToken ? static_cast<size_t>(bangToken - tokens_.data()) : pos_ - 1;
         if (!readOption(t, negated)) return false;
         negated = false;
         bangToken = nullptr;
@@ -1017,6 +1026,8 @@ bool RuleReader::read(Rule& rule) {
     if (bangToken)
         return fail(Code::E001, *bangToken, "'!' at the end of the rule negates nothing");
     if (!finishModule() || !checkProtocols(rule)) return false;
+    // the target's options are the rest of the line: nothing but them may follow -j
+    if (targetStart_) rule.parts.target = spanOf(tokens_[*targetStart_], tokens_.back());
     keepModuleShape(rule);
     if (module_ == "-j CT" && std::holds_alternative<NoTarget>(rule.target))
         return fail(Code::E202, tokens_.back(), "CT without --notrack has no policyc equivalent");
@@ -1159,7 +1170,7 @@ void RuleReader::keepModuleShape(Rule& rule) const {
         const auto* p = std::get_if<ProtoMatch>(&rule.matches[i]);
         before[i] = p && p->portModule ? !portModuleAfterComment_ : i < matchesBeforeComment_;
     }
-    rule.commentAfter = sortMatchesAroundComment(rule.matches, before);
+    rule.commentAfter = sortMatchesAroundComment(rule.matches, before, &rule.parts.matches);
 }
 
 bool RuleReader::readModule(const Token& name) {
@@ -1188,6 +1199,7 @@ bool RuleReader::readModule(const Token& name) {
 bool RuleReader::readTarget(const Token& name, bool isGoto) {
     if (!finishModule()) return false;
     hasTarget_ = true;
+    targetStart_ = optionStart_;
     // A goto names a chain, never an extension: its options are not a target's.
     module_ = (isGoto ? "-g " : "-j ") + name.text;
     moduleToken_ = name;
@@ -1282,7 +1294,7 @@ std::optional<Host> SaveReader::read(std::string_view hostName) {
         for (auto& c : t.chains) {
             for (auto& r : c.rules) {
                 if (auto* tp = std::get_if<Tproxy>(&r.target)) tp->family = f;
-                sortMatches(r.matches);
+                sortMatches(r.matches, &r.parts.matches);
             }
         }
     }

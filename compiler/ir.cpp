@@ -251,7 +251,11 @@ std::optional<uint64_t> sortMatchesAroundComment(std::vector<Match>& matches,
     return mask;
 }
 
-void sortMatches(std::vector<Match>& matches) {
+void sortMatches(std::vector<Match>& matches, std::vector<SourceSpan>* spans) {
+    if (spans && !spans->empty() && spans->size() == matches.size()) {
+        (void)sortMatchesAroundComment(matches, {}, spans);  // the same order, spans along
+        return;
+    }
     sortNoneOf(matches);
     const auto before = matchOrder;
     // A rule has a handful of matches: a stable insertion sort orders them the same way as

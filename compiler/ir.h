@@ -540,8 +540,9 @@ std::optional<uint8_t> protoByName(std::string_view name);
 std::string protoName(uint8_t proto);
 
 /// Puts matches in canonical order: by kind (variant index), then direction or owner kind,
-/// keeping the relative order of otherwise equal keys.
-void sortMatches(std::vector<Match>& matches);
+/// keeping the relative order of otherwise equal keys. `spans`, when given with one per match
+/// (RuleParts::matches), stays aligned with them.
+void sortMatches(std::vector<Match>& matches, std::vector<SourceSpan>* spans = nullptr);
 
 /// sortMatches, for a rule whose comment stands among its matches: `beforeComment[i]` says
 /// whether matches[i] was given before it. Returns Rule::commentAfter for the sorted matches;
