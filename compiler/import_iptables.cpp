@@ -1368,6 +1368,10 @@ void SaveReader::chainLine(uint32_t n, const std::vector<Token>& tokens) {
         diags_.report(Code::E001, span(n, t), "expected ':CHAIN POLICY [packets:bytes]'");
         return;
     }
+    if (name.size() > 28 && !isBuiltinChain(table.name, name)) {
+        diags_.report(Code::E205, span(n, t),
+                      "chain name '" + name + "' is longer than 28 bytes (iptables' limit)");
+    }
     if (findChain(name)) {
         diags_.report(Code::E102, span(n, t), "chain '" + name + "' is declared twice");
         return;

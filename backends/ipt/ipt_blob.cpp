@@ -138,10 +138,22 @@ Bytes verdictTarget(int verdict) {
     return xtRecord(XT_STANDARD_TARGET, 0, payload);
 }
 
+/// The longest name an ERROR entry holds: xt_error_target's errorname ends with a NUL.
+constexpr size_t kMaxErrorName = XT_FUNCTION_MAXNAMELEN - 1;
+
+/// The caller checks that the name fits (kMaxErrorName).
 Bytes errorTarget(std::string_view name) {
     Bytes payload(XT_ALIGN(XT_FUNCTION_MAXNAMELEN), 0);
-    std::memcpy(payload.data(), name.data(), std::min(name.size(), payload.size() - 1));
+    std::memcpy(payload.data(), name.data(), std::min(name.size(), kMaxErrorName));
     return xtRecord(XT_ERROR_TARGET, 0, payload);
+}
+
+std::optional<std::string> errorTargetName(const uint8_t* data, size_t size) {
+    const auto* s = reinterpret_cast<const char*>(data);
+    const size_t field = std::min<size_t>(size, XT_FUNCTION_MAXNAMELEN);
+    const size_t length = strnlen(s, field);
+    if (length == field) return std::nullopt;
+    return std::string(s, length);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,6 +371,7 @@ class TableEncoder {
             blob_.validHooks |= 1u << *hook;
             blob_.hookEntry[*hook] = size();
         } else {
+            if (chain.size() > kMaxErrorName) return chainNameTooLong(chain);
             append(makeEntry(family_, {}, {}, errorTarget(chain)));
             chainStart_[chain] = size();
         }
@@ -373,6 +386,17 @@ class TableEncoder {
             append(makeEntry(family_, {}, {}, verdictTarget(XT_RETURN)));
         }
         return true;
+    }
+
+    /// The kernel keeps a user chain's name in its ERROR entry: a longer one would be cut.
+    bool chainNameTooLong(const std::string& chain) {
+        SourceSpan at;
+        for (const Table* t : block_.parts)
+            if (const Chain* c = t->findChain(chain)) at = c->span;
+        diags_.report(Code::E205, at,
+                      "chain name '" + chain + "' is longer than the kernel's " +
+                          std::to_string(kMaxErrorName) + " bytes");
+        return false;
     }
 
     bool encodeRule(const std::string& chain, const Rule& rule) {
@@ -641,24 +665,25 @@ class TableDecoder {
             off += e->next;
             entries_.push_back(std::move(*e));
         }
-        collectChainStarts();
+        if (!collectChainStarts()) return std::nullopt;
         table_.family = blob_.family == Family::V4 ? TableFamily::Ip : TableFamily::Ip6;
         table_.name = blob_.table;
         return walk() ? std::optional<Table>(std::move(table_)) : std::nullopt;
     }
 
   private:
-    void collectChainStarts() {
+    bool collectChainStarts() {
         for (size_t i = 0; i + 1 < entries_.size(); ++i) {
             const EntryView& e = entries_[i];
-            if (e.target.name == XT_ERROR_TARGET)
-                starts_[entries_[i + 1].offset] = errorName(e.target);
+            if (e.target.name != XT_ERROR_TARGET) continue;
+            auto name = errorTargetName(e.target.data, e.target.size);
+            if (!name)
+                return fail("the chain name at offset " + std::to_string(e.offset) +
+                            " (no terminating NUL in its " +
+                            std::to_string(XT_FUNCTION_MAXNAMELEN) + " bytes)");
+            starts_[entries_[i + 1].offset] = std::move(*name);
         }
-    }
-
-    static std::string errorName(const XtView& t) {
-        const auto* s = reinterpret_cast<const char*>(t.data);
-        return std::string(s, strnlen(s, t.size));
+        return true;
     }
 
     std::optional<size_t> hookStartingAt(uint32_t off) const {
@@ -682,7 +707,8 @@ class TableDecoder {
             const EntryView& e = entries_[i];
             if (e.target.name == XT_ERROR_TARGET) {
                 if (i + 1 == entries_.size()) return true;  // the table's final entry
-                table_.chains.push_back(Chain{errorName(e.target), ChainPolicy::None, {}, {}});
+                table_.chains.push_back(
+                    Chain{starts_.at(entries_[i + 1].offset), ChainPolicy::None, {}, {}});
                 current = &table_.chains.back();
                 currentHook = kNoHook;
                 continue;
@@ -919,9 +945,8 @@ std::vector<std::string> entryKeys(const Blob& blob) {
         const auto* t =
             reinterpret_cast<const xt_entry_target*>(blob.entries.data() + off + target);
         if (std::strncmp(t->u.user.name, XT_ERROR_TARGET, sizeof t->u.user.name) == 0)
-            chainAt[uint32_t(off + next)] = std::string(
-                reinterpret_cast<const char*>(t->data),
-                strnlen(reinterpret_cast<const char*>(t->data), next - target - sizeof *t));
+            chainAt[uint32_t(off + next)] =
+                errorTargetName(t->data, next - target - sizeof *t).value_or("");
         raw.push_back({off, next, target});
         off += next;
     }

@@ -644,6 +644,8 @@ TEST_CASE("import_iptables: unsupported and bad input are located errors") {
     const std::vector<ErrorCase> errors = {
         {"-A INPUT -m quota --quota 10 -j ACCEPT\nCOMMIT\n", 5, 13, Code::E202, "match '-m quota'"},
         {"-A INPUT -j NFLOG --nflog-group 1\nCOMMIT\n", 5, 13, Code::E202, "target 'NFLOG'"},
+        {":ccccccccccccccccccccccccccccc - [0:0]\nCOMMIT\n", 5, 1, Code::E205,
+         "longer than 28 bytes"},
         {"-A INPUT -j NOSUCHCHAIN\nCOMMIT\n", 5, 13, Code::E202, "target 'NOSUCHCHAIN'"},
         {"-A INPUT -g nochain\nCOMMIT\n", 5, 13, Code::E202, "goto 'nochain'"},
         // found by fuzz_import_iptables: a goto named like a target, with that target's options

@@ -497,6 +497,37 @@ TEST_CASE("ipt blob: a jump to a missing chain and an over-long comment are diag
     CHECK(diags.items()[1].code == policyc::Code::E205);
 }
 
+// The kernel holds a user chain's name in its ERROR entry, 30 bytes with the NUL: a longer
+// name used to be cut there, and a name without NUL was read past the field (fuzz_ipt_blob).
+TEST_CASE("ipt blob: a chain name fits its ERROR entry whole or is refused") {
+    auto withChain = [](const std::string& name) {
+        return host({table(TableFamily::Ip, "filter",
+                           {chain("INPUT", {rule({}, Jump{name})}), chain(name, {})})});
+    };
+    Diagnostics diags;
+    const std::string longest(29, 'c');
+    const auto blob = encodeTable(withChain(longest), Family::V4, "filter", diags);
+    REQUIRE(blob);
+    const auto back = decodeTable(*blob, diags);
+    REQUIRE(back);
+    CHECK(back->chains.back().name == longest);
+    CHECK(diags.items().empty());
+    CHECK_FALSE(encodeTable(withChain(longest + "c"), Family::V4, "filter", diags));
+    REQUIRE(diags.items().size() == 1);
+    CHECK(diags.items()[0].code == policyc::Code::E205);
+    CHECK(diags.items()[0].message.find("longer than the kernel's 29 bytes") != std::string::npos);
+
+    Blob unterminated = *blob;
+    auto name = std::search(unterminated.entries.begin(), unterminated.entries.end(),
+                            longest.begin(), longest.end());
+    REQUIRE(name != unterminated.entries.end());
+    name[29] = 'c';  // the NUL that ends the name
+    Diagnostics d;
+    CHECK_FALSE(decodeTable(unterminated, d));
+    REQUIRE_FALSE(d.items().empty());
+    CHECK(d.items().back().message.find("no terminating NUL") != std::string::npos);
+}
+
 TEST_CASE("ipt blob: tcp flags ecn and cwr are refused at the rule, iptables cannot name them") {
     Diagnostics diags;
     Rule r = rule({proto(kTcp), TcpFlagsMatch{false, 0x42, 0x40}}, Accept{});
