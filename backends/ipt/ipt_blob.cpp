@@ -87,12 +87,9 @@ void fillIp(const IpPart& p, Ip& ip, Addr& src, Addr& dst, Addr& smsk, Addr& dms
                                        (p.protoNeg ? invProto : 0));
 }
 
-/// An entry: header, matches, target; offsets set as generate_entry() sets them.
-Bytes makeEntry(Family f, const IpPart& p, const Bytes& matches, const Bytes& target) {
-    const size_t hdr = entryHeaderSize(f);
-    Bytes e(hdr + matches.size() + target.size(), 0);
-    const auto targetOffset = static_cast<uint16_t>(hdr + matches.size());
-    const auto nextOffset = static_cast<uint16_t>(e.size());
+/// An entry's fixed part (ipt_entry/ip6t_entry, entryHeaderSize(f) bytes) into `out`.
+void writeEntryHeader(Family f, const IpPart& p, uint16_t targetOffset, uint16_t nextOffset,
+                      uint8_t* out) {
     if (f == Family::V4) {
         ipt_entry x;
         std::memset(&x, 0, sizeof x);
@@ -101,7 +98,7 @@ Bytes makeEntry(Family f, const IpPart& p, const Bytes& matches, const Bytes& ta
         x.ip.flags = p.isGoto ? IPT_F_GOTO : 0;
         x.target_offset = targetOffset;
         x.next_offset = nextOffset;
-        std::memcpy(e.data(), &x, sizeof x);
+        std::memcpy(out, &x, sizeof x);
     } else {
         ip6t_entry x;
         std::memset(&x, 0, sizeof x);
@@ -112,8 +109,16 @@ Bytes makeEntry(Family f, const IpPart& p, const Bytes& matches, const Bytes& ta
             static_cast<uint8_t>((p.isGoto ? IP6T_F_GOTO : 0) | (p.proto ? IP6T_F_PROTO : 0));
         x.target_offset = targetOffset;
         x.next_offset = nextOffset;
-        std::memcpy(e.data(), &x, sizeof x);
+        std::memcpy(out, &x, sizeof x);
     }
+}
+
+/// An entry: header, matches, target; offsets set as generate_entry() sets them.
+Bytes makeEntry(Family f, const IpPart& p, const Bytes& matches, const Bytes& target) {
+    const size_t hdr = entryHeaderSize(f);
+    Bytes e(hdr + matches.size() + target.size(), 0);
+    const auto targetOffset = static_cast<uint16_t>(hdr + matches.size());
+    writeEntryHeader(f, p, targetOffset, static_cast<uint16_t>(e.size()), e.data());
     std::copy(matches.begin(), matches.end(), e.begin() + static_cast<long>(hdr));
     std::copy(target.begin(), target.end(), e.begin() + targetOffset);
     return e;
@@ -611,7 +616,10 @@ std::optional<EntryView> readEntry(const Blob& blob, uint32_t off, std::string& 
     // Whatever policyc would not write back from what it read (a fragment test, a mask that
     // is no prefix, host bits outside the mask, a tos flag ...) keeps the ip part verbatim.
     const size_t ipSize = blob.family == Family::V4 ? sizeof(ipt_ip) : sizeof(ip6t_ip6);
-    if (ok && std::memcmp(makeEntry(blob.family, e.ip, {}, {}).data(), base, ipSize) != 0)
+    std::array<uint8_t, sizeof(ip6t_entry)> written;  // on the stack: this runs for every entry
+    static_assert(sizeof(ip6t_entry) >= sizeof(ipt_entry));
+    if (ok) writeEntryHeader(blob.family, e.ip, 0, 0, written.data());
+    if (ok && std::memcmp(written.data(), base, ipSize) != 0)
         e.opaqueHeader = Bytes(base, base + ipSize);
     if (!ok || e.next < targetOffset + sizeof(xt_entry_target) || targetOffset < hdr ||
         off + e.next > blob.entries.size()) {

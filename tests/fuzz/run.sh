@@ -88,6 +88,7 @@ for t in "${targets[@]}"; do
     [ "$t" = compile ] && extra+=(-dict="$build/fuzz-seeds/pol.dict")
     [ -d "$root/tests/fuzz/regressions/$t" ] && extra+=("$root/tests/fuzz/regressions/$t")
     echo "== fuzz_$t for $what"
+    failure=
     # Run in a scratch directory: .pol includes are relative to it. stdin closed: an include of
     # "-" or /dev/stdin must not wait for a terminal. The corpus comes first: libFuzzer writes
     # the inputs it finds into the first directory, and the others (the regressions among them)
@@ -97,10 +98,10 @@ for t in "${targets[@]}"; do
             -timeout=20 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
             -artifact_prefix="$artifacts" "$corpus" "${extra[@]}" $(seeds_of "$t") \
             < /dev/null 2>&1 | tail -n 40); then
-        failed+=("$t")
+        failure=$t
     fi
     if ls "$artifacts" | grep -q .; then
-        failed+=("$t (artifacts in $artifacts)")
+        failure="$t (artifacts in $artifacts)"
         # CI keeps only the log, and a run from a fixed seed is still not repeatable elsewhere
         # (ASan's addresses feed libFuzzer's comparisons): the input itself must be in the log.
         for a in "$artifacts"*; do
@@ -108,6 +109,7 @@ for t in "${targets[@]}"; do
             head -c 65536 "$a" | base64 -w 100
         done
     fi
+    if [ -n "$failure" ]; then failed+=("$failure"); fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
     echo "fuzz: failures: ${failed[*]}" >&2
