@@ -222,8 +222,9 @@ class RuleLowering {
         proto(*ir::protoByName(protoWord), false);
         auto ports = values_.ports(c.args);
         if (!ports) return fail();
-        // a set of one range (`{ 22 }`) is iptables' -m multiport with one port
-        const bool set = c.args.size() == 1 && c.args[0].kind == ast::Value::Kind::Set;
+        // a set of one range (`{ 22 }`, or a define of one) is iptables' -m multiport with one
+        // port
+        const bool set = c.args.size() == 1 && values_.isSet(c.args[0]);
         rule_.matches.push_back(ir::PortMatch{
             c.key.ends_with("sport") ? ir::Direction::Source : ir::Direction::Destination,
             c.negated, *ports, set && ports->size() == 1});

@@ -62,6 +62,11 @@ void ValueReader::wrongKind(const ast::Value& v, std::string_view expected) {
                   "expected " + std::string(expected) + ", found " + describe(v));
 }
 
+bool ValueReader::isSet(const ast::Value& v) {
+    const ast::Value* r = resolve(v);
+    return r && r->kind == Kind::Set;
+}
+
 const ast::Value* ValueReader::resolve(const ast::Value& v, int depth) {
     if (v.kind != Kind::Atom || v.atom != AtomKind::Var) return &v;
     auto it = defs_.find(v.text);

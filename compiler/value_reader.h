@@ -50,6 +50,10 @@ class ValueReader {
     std::optional<uint8_t> protocol(const ast::Value& v);
     std::optional<uint32_t> routeTable(const ast::Value& v);
 
+    /// Whether `v` is, or names through `define`, a braced set (`{ 22 }`). For a value already
+    /// read without error (an undefined name would be reported again).
+    bool isSet(const ast::Value& v);
+
     Diagnostics& diags() { return diags_; }
 
   private:

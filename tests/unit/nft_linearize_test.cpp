@@ -355,6 +355,20 @@ inet policyc filter_input
 
 inet policyc filter_input
   [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp eq reg 1 0x0000d101 ]
+  [ immediate reg 0 accept ]
+
+inet policyc filter_input
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x00000006 ]
+  [ payload load 2b @ transport header + 2 => reg 1 ]
+  [ cmp eq reg 1 0x00004b02 ]
+  [ immediate reg 0 accept ]
+
+inet policyc filter_input
+  [ meta load l4proto => reg 1 ]
   [ cmp eq reg 1 0x00000011 ]
   [ payload load 2b @ transport header + 0 => reg 1 ]
   [ cmp eq reg 1 0x00003500 ]
