@@ -28,6 +28,10 @@ struct Allowed {
     /// kernel loads it in a user chain reached from elsewhere, where it never matches.
     bool headerInterface = false;
     bool negated = false;  // of that interface test
+    /// Where nftables' own expression for it is allowed, when that differs from `hooks`:
+    /// hooks of `hooks` outside these load with iptables only (legacy-only-hook).
+    std::vector<std::string_view> nftHooks = {};
+    std::string_view nftHint = {};
 };
 
 std::optional<Allowed> targetRule(const ir::Target& t) {
@@ -76,8 +80,16 @@ std::optional<Allowed> matchRule(const ir::Match& m) {
             }
             if constexpr (std::is_same_v<T, ir::OwnerMatch>)
                 return Allowed{"a socket owner match", {}, {"OUTPUT", "POSTROUTING"}};
+            // xt_cgroup's hooks; nft's socket cgroupv2 (nft_socket_validate) has others
             if constexpr (std::is_same_v<T, ir::CgroupMatch>)
-                return Allowed{"a cgroup match", {}, {"OUTPUT", "POSTROUTING", "INPUT"}};
+                return Allowed{"a cgroup match",
+                               {},
+                               {"OUTPUT", "POSTROUTING", "INPUT"},
+                               false,
+                               false,
+                               {"PREROUTING", "INPUT", "OUTPUT"},
+                               "for --backend nft, set a mark by cgroup in OUTPUT and match the "
+                               "mark here"};
             if constexpr (std::is_same_v<T, ir::SocketMatch>)
                 return Allowed{"a socket match", {}, {"PREROUTING", "INPUT"}};
             if constexpr (std::is_same_v<T, ir::MacMatch>)
@@ -183,8 +195,16 @@ class TableChecker {
                         .hint = "use it in table " + join(a.tables);
                     return;
                 }
+                bool legacyOnlyReported = false;
                 for (const auto& hook : hooks) {
-                    if (contains(a.hooks, hook)) continue;
+                    if (contains(a.hooks, hook)) {
+                        if (!a.nftHooks.empty() && !contains(a.nftHooks, hook) &&
+                            !legacyOnlyReported) {
+                            legacyOnly(at, c, a, hook);
+                            legacyOnlyReported = true;
+                        }
+                        continue;
+                    }
                     if (a.headerInterface && hook != c.name) {
                         interfaceNeverSet(at, c, a, hook);
                         return;
@@ -217,6 +237,17 @@ class TableChecker {
         }
         diags_.report(Code::E201, targetSpan(r), "tcp mss only works on TCP SYN packets").hint =
             "match them first, e.g. 'tcp flags syn / syn,rst tcp mss clamp'";
+    }
+
+    /// iptables loads it here, nf_tables refuses the whole update (EOPNOTSUPP, no location).
+    void legacyOnly(const SourceSpan& at, const ir::Chain& c, const Allowed& a,
+                    const std::string& hook) {
+        auto& d = diags_.report(Code::W016, at,
+                                std::string(a.what) + " in " + table_.name + " " + hook +
+                                    (hook == c.name ? "" : " (reached from '" + c.name + "')") +
+                                    " loads with --backend legacy only: nftables allows it in " +
+                                    join(a.nftHooks));
+        d.hint = std::string(a.nftHint);
     }
 
     /// A user chain reached from a hook without that interface: loadable, but the test never

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Kernel test kernel/nft_refusal: a rule policyc's compiler and analyzer accept but nf_tables
-# refuses. xt_cgroup allows a cgroup match in POSTROUTING, so lint passes; nft's socket
+# refuses. xt_cgroup allows a cgroup match in POSTROUTING, so lint passes (with a
+# legacy-only-hook warning, which says what this test shows); nft's socket
 # expression (which `cgroup` becomes) is allowed only in prerouting, input and output, which
 # the kernel checks when it validates the table: EOPNOTSUPP on the rule, with no extended ACK
 # offset (nft -f shows the same refusal, underlining the whole rule). Asserts that
@@ -94,10 +95,13 @@ run bad > "$work/bad.out" 2>&1
 rc=$?
 if [ "$rc" = 1 ]; then echo "ok: apply of the refused rule exits 1"
 else no "apply of bad.pol exits $rc (want 1)"; fi
-if [ "$(head -n1 "$work/bad.out" | cut -c1-${#want})" = "$want" ]; then
-    echo "ok: the error points at the cgroup match: $(head -n1 "$work/bad.out")"
+# the analyzer's legacy-only-hook warning comes first, at the same place; then the kernel's error
+error=$(grep -m1 ': error: ' "$work/bad.out")
+if [ "${error:0:${#want}}" = "$want" ] &&
+    grep -q "^$work/bad.pol:9:22: warning: .*\[legacy-only-hook\]$" "$work/bad.out"; then
+    echo "ok: the warning and the error point at the cgroup match: $error"
 else
-    no "the error does not start with '$want':"; cat "$work/bad.out"
+    no "no warning, or the error does not start with '$want':"; cat "$work/bad.out"
 fi
 ip netns exec "$ns" nft list ruleset > "$work/L2"
 if diff -u "$work/L1" "$work/L2"; then echo "ok: nft list ruleset is unchanged"
