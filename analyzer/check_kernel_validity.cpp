@@ -152,7 +152,7 @@ class TableChecker {
                     }
                     cycle += "'" + *t + "'";
                     diags_
-                        .report(Code::E203, targetSpan(r),
+                        .report(Code::E203, r.partSpan(std::nullopt),
                                 "chains jump to each other in a cycle: " + cycle)
                         .hint = "the kernel refuses the whole table; break the cycle";
                 } else if (state[*t] == 0) {
@@ -174,57 +174,44 @@ class TableChecker {
             if (const std::string* t = jumpTarget(r); t && chains_.count(*t)) propagate(*t, hook);
     }
 
-    static const SourceSpan& targetSpan(const ir::Rule& r) {
-        return r.parts.target.valid() ? r.parts.target : r.span;
-    }
-    static const SourceSpan& matchSpan(const ir::Rule& r, size_t i) {
-        return i < r.parts.matches.size() && r.parts.matches[i].valid() ? r.parts.matches[i]
-                                                                        : r.span;
-    }
-
     void checkRules(const ir::Chain& c) {
-        const Hooks& hooks = reach_[c.name];
         for (const auto& r : c.rules) {
-            // `at`: the match or statement at fault, when the rule knows where it was written
-            auto check = [&](const Allowed& a, const SourceSpan& at) {
-                if (!contains(a.tables, table_.name)) {
-                    diags_
-                        .report(
-                            Code::E201, at,
-                            std::string(a.what) + " is not allowed in table '" + table_.name + "'")
-                        .hint = "use it in table " + join(a.tables);
-                    return;
-                }
-                bool legacyOnlyReported = false;
-                for (const auto& hook : hooks) {
-                    if (contains(a.hooks, hook)) {
-                        if (!a.nftHooks.empty() && !contains(a.nftHooks, hook) &&
-                            !legacyOnlyReported) {
-                            legacyOnly(at, c, a, hook);
-                            legacyOnlyReported = true;
-                        }
-                        continue;
-                    }
-                    if (a.headerInterface && hook != c.name) {
-                        interfaceNeverSet(at, c, a, hook);
-                        return;
-                    }
-                    auto& d = diags_.report(
-                        Code::E201, at,
-                        std::string(a.what) + " is not allowed in " + table_.name + " " + hook +
-                            (hook == c.name ? "" : " (reached from '" + c.name + "')"));
-                    d.hint = a.headerInterface
-                                 ? "iptables refuses it there: packets in " + hook +
-                                       " have no such interface; it belongs in " + join(a.hooks)
-                                 : "the kernel accepts it only in " + join(a.hooks);
-                    return;
-                }
-            };
-            if (auto a = targetRule(r.target)) check(*a, targetSpan(r));
+            if (auto a = targetRule(r.target)) checkPlace(c, *a, r.partSpan(std::nullopt));
             for (size_t i = 0; i < r.matches.size(); ++i)
-                if (auto a = matchRule(r.matches[i])) check(*a, matchSpan(r, i));
+                if (auto a = matchRule(r.matches[i])) checkPlace(c, *a, r.partSpan(i));
             checkTcpMssSyn(r);
         }
+    }
+
+    /// One match or statement (`at`: where it was written) against every hook reaching `c`.
+    void checkPlace(const ir::Chain& c, const Allowed& a, const SourceSpan& at) {
+        if (!contains(a.tables, table_.name)) {
+            diags_
+                .report(Code::E201, at,
+                        std::string(a.what) + " is not allowed in table '" + table_.name + "'")
+                .hint = "use it in table " + join(a.tables);
+            return;
+        }
+        const Hooks& hooks = reach_[c.name];
+        for (const auto& hook : hooks) {
+            if (contains(a.hooks, hook)) continue;
+            if (a.headerInterface && hook != c.name) {
+                interfaceNeverSet(at, c, a, hook);
+                return;
+            }
+            auto& d = diags_.report(Code::E201, at,
+                                    std::string(a.what) + " is not allowed in " + table_.name +
+                                        " " + hook +
+                                        (hook == c.name ? "" : " (reached from '" + c.name + "')"));
+            d.hint = a.headerInterface
+                         ? "iptables refuses it there: packets in " + hook +
+                               " have no such interface; it belongs in " + join(a.hooks)
+                         : "the kernel accepts it only in " + join(a.hooks);
+            return;
+        }
+        if (a.nftHooks.empty()) return;
+        for (const auto& hook : hooks)
+            if (!contains(a.nftHooks, hook)) return legacyOnly(at, c, a, hook);
     }
 
     /// xt_TCPMSS refuses a rule that does not match only TCP SYN packets: the kernel looks for
@@ -235,8 +222,8 @@ class TableChecker {
             const auto* f = std::get_if<ir::TcpFlagsMatch>(&m);
             if (f && !f->negated && (f->comp & 0x02)) return;
         }
-        diags_.report(Code::E201, targetSpan(r), "tcp mss only works on TCP SYN packets").hint =
-            "match them first, e.g. 'tcp flags syn / syn,rst tcp mss clamp'";
+        diags_.report(Code::E201, r.partSpan(std::nullopt), "tcp mss only works on TCP SYN packets")
+            .hint = "match them first, e.g. 'tcp flags syn / syn,rst tcp mss clamp'";
     }
 
     /// iptables loads it here, nf_tables refuses the whole update (EOPNOTSUPP, no location).

@@ -65,18 +65,17 @@ std::vector<std::vector<Match>> expandLines(const std::vector<Match>& matches) {
 
 std::vector<AddrMatch> entryParts(const AddrMatch& m) {
     if (!m.negated || m.items.size() < 2) return {m};
-    std::vector<AddrMatch> parts;
-    for (const AddrItem& item : m.items) {
-        const auto* p = std::get_if<Prefix>(&item);
-        if (p && parts.empty())
-            parts.push_back(AddrMatch{m.dir, true, {item}});
-        else
-            parts.push_back(AddrMatch{m.dir, true, {p ? AddrItem{p->range()} : item}});
-    }
-    // the header's prefix first, wherever it stood among the items
-    std::stable_partition(parts.begin(), parts.end(), [](const AddrMatch& a) {
-        return std::holds_alternative<Prefix>(a.items[0]);
+    // the header holds the first prefix, wherever it stands among the items
+    const auto header = std::find_if(m.items.begin(), m.items.end(), [](const AddrItem& i) {
+        return std::holds_alternative<Prefix>(i);
     });
+    std::vector<AddrMatch> parts;
+    if (header != m.items.end()) parts.push_back(AddrMatch{m.dir, true, {*header}});
+    for (auto it = m.items.begin(); it != m.items.end(); ++it) {
+        if (it == header) continue;
+        const auto* p = std::get_if<Prefix>(&*it);
+        parts.push_back(AddrMatch{m.dir, true, {p ? AddrItem{p->range()} : *it}});
+    }
     return parts;
 }
 

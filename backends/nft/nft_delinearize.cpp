@@ -814,7 +814,6 @@ bool readVerdict(RuleReader& r, const std::string& jumpPrefix) {
     return r.fail("verdict " + std::to_string(code));
 }
 
-/// Data immediates load registers for the statement that follows them.
 /// The exthdr write of `tcp option maxseg size set ...`, from reg 1.
 bool isMssWrite(const nftnl_expr* e) {
     return e && nameOf(e) == "exthdr" && has(e, NFTNL_EXPR_EXTHDR_SREG) &&
@@ -839,6 +838,7 @@ bool readRtMss(RuleReader& r) {
     return true;
 }
 
+/// Data immediates load registers for the statement that follows them.
 bool readImmediates(RuleReader& r) {
     std::map<uint32_t, Bytes> regs;
     while (r.peekIs(0, "immediate") && u32(r.peek(), NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT) {
